@@ -1,0 +1,1 @@
+"""The tools GLM acts through: file edits, search, shell and git, confined to one workspace."""
