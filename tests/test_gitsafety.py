@@ -1,0 +1,210 @@
+"""GitGuard on real temporary repos: the user's uncommitted work survives, only the agent's changes are committed."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agent.gitsafety import GitGuard, GitSafetyError
+
+
+def git(repo: Path, *args: str, check: bool = True) -> str:
+    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(proc.stderr)
+    return proc.stdout
+
+
+def show(repo: Path, rev_path: str) -> str:
+    return git(repo, "show", rev_path)
+
+
+def make_user_mess(repo: Path) -> dict[str, str]:
+    """A realistic dirty tree: a modified tracked file, a staged new file, an untracked file."""
+    (repo / "lib.py").write_text("".join(f"line {i}\n" for i in range(1, 21)))
+    git(repo, "add", "lib.py")
+    git(repo, "commit", "-qm", "add lib")
+    files = {
+        "README.md": "hello\nuser edit\n",
+        "staged.txt": "staged by user\n",
+        "notes/untracked.txt": "user notes\n",
+    }
+    for name, text in files.items():
+        (repo / name).parent.mkdir(exist_ok=True)
+        (repo / name).write_text(text)
+    git(repo, "add", "staged.txt")
+    return files
+
+
+def test_dirty_tree_survives_and_only_agent_changes_are_committed(repo):
+    user = make_user_mess(repo)
+    main_before = git(repo, "rev-parse", "main").strip()
+    guard = GitGuard.begin(repo, "run-1", branch="glm-agent/fix-thing")
+
+    assert git(repo, "branch", "--show-current").strip() == "glm-agent/fix-thing"
+    for name, text in user.items():  # switching branch carried the user's work along untouched
+        assert (repo / name).read_text() == text
+    # the agent's work: a new file and an edit of a clean tracked file
+    (repo / "new_module.py").write_text("print('agent')\n")
+    (repo / "lib.py").write_text((repo / "lib.py").read_text().replace("line 3\n", "line three\n"))
+    (repo / ".glm-agent" / "runs").mkdir(parents=True)
+    (repo / ".glm-agent" / "runs" / "result.json").write_text("{}")
+
+    outcome = guard.end("Fix the thing", commit=True)
+
+    assert outcome.branch == "glm-agent/fix-thing"
+    assert outcome.files_changed == ["lib.py", "new_module.py"]
+    assert outcome.user_changes_included == []
+    committed = git(repo, "show", "--name-only", "--format=%s", outcome.commit).split()
+    assert committed == ["Fix", "the", "thing", "lib.py", "new_module.py"]
+    assert git(repo, "rev-parse", "main").strip() == main_before
+    for name, text in user.items():
+        assert (repo / name).read_text() == text
+    # the user's changes are still uncommitted, and still staged where they were staged
+    status = git(repo, "status", "--porcelain").splitlines()
+    assert sorted(status) == [" M README.md", "?? notes/", "A  staged.txt"]
+    assert "line three" in show(repo, f"{outcome.commit}:lib.py")
+
+
+def test_agent_edit_next_to_user_edit_in_same_file_is_separated(repo):
+    make_user_mess(repo)
+    git(repo, "reset", "-q")
+    (repo / "lib.py").write_text((repo / "lib.py").read_text().replace("line 2\n", "line 2 (user)\n"))
+    guard = GitGuard.begin(repo, "run-2", branch="work")
+    (repo / "lib.py").write_text((repo / "lib.py").read_text().replace("line 18\n", "line 18 (agent)\n"))
+
+    outcome = guard.end("agent edit", commit=True)
+
+    committed = show(repo, f"{outcome.commit}:lib.py")
+    assert "line 18 (agent)" in committed and "(user)" not in committed
+    assert outcome.user_changes_included == []
+    assert "line 2 (user)" in (repo / "lib.py").read_text()
+    assert "+line 2 (user)" in git(repo, "diff", "HEAD", "--", "lib.py")
+
+
+def test_inseparable_edit_commits_the_file_whole_and_says_so(repo):
+    make_user_mess(repo)
+    guard = GitGuard.begin(repo, "run-3", branch="work")
+    # the agent rewrites the very line the user had changed
+    (repo / "README.md").write_text("hello\nuser edit, polished by agent\n")
+
+    outcome = guard.end("agent edit", commit=True)
+
+    assert outcome.user_changes_included == ["README.md"]
+    assert show(repo, f"{outcome.commit}:README.md") == "hello\nuser edit, polished by agent\n"
+
+
+def test_untracked_user_file_and_ignored_files_are_never_committed(repo):
+    (repo / ".gitignore").write_text("*.log\n")
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-qm", "ignore logs")
+    (repo / "scratch.txt").write_text("user scratch\n")
+    guard = GitGuard.begin(repo, "run-4", branch="work")
+    (repo / "build.log").write_text("noise\n")
+    (repo / "fix.py").write_text("x = 1\n")
+
+    outcome = guard.end("fix", commit=True)
+
+    files = git(repo, "ls-tree", "-r", "--name-only", outcome.commit).split()
+    assert sorted(files) == [".gitignore", "README.md", "fix.py"]
+    assert (repo / "scratch.txt").read_text() == "user scratch\n"
+    assert ".glm-agent/" in (repo / ".git" / "info" / "exclude").read_text().splitlines()
+
+
+def test_start_snapshot_holds_untracked_and_staged_state_without_touching_index(repo):
+    make_user_mess(repo)
+    index_before = (repo / ".git" / "index").read_bytes()
+    GitGuard.begin(repo, "run-5", branch=None)
+
+    assert (repo / ".git" / "index").read_bytes() == index_before
+    assert show(repo, "refs/glm-agent/run-5/worktree:notes/untracked.txt") == "user notes\n"
+    assert show(repo, "refs/glm-agent/run-5/worktree:README.md") == "hello\nuser edit\n"
+    assert show(repo, "refs/glm-agent/run-5/index:staged.txt") == "staged by user\n"
+    assert git(repo, "cat-file", "-e", "refs/glm-agent/run-5/index:notes/untracked.txt", check=False) == ""
+    assert git(repo, "rev-parse", "refs/glm-agent/run-5/head") == git(repo, "rev-parse", "main")
+    assert git(repo, "branch", "--show-current").strip() == "main"
+
+
+def test_no_commit_leaves_changes_in_working_tree(repo):
+    guard = GitGuard.begin(repo, "run-6", branch="work")
+    (repo / "fix.py").write_text("x = 1\n")
+    outcome = guard.end("fix", commit=False)
+    assert outcome.commit is None and outcome.files_changed == ["fix.py"]
+    assert git(repo, "status", "--porcelain").strip() == "?? fix.py"
+
+
+def test_nothing_changed_means_no_commit(repo):
+    guard = GitGuard.begin(repo, "run-7", branch="work")
+    outcome = guard.end("nothing", commit=True)
+    assert outcome.commit is None and outcome.files_changed == []
+    assert git(repo, "rev-parse", "work") == git(repo, "rev-parse", "main")
+
+
+def test_identity_fallback_without_writing_user_config(tmp_path):
+    bare = tmp_path / "noid"
+    bare.mkdir()
+    git(bare, "init", "-q", "-b", "main")
+    config_before = (bare / ".git" / "config").read_text()
+    guard = GitGuard.begin(bare, "run-8", branch="work")  # unborn branch, no identity anywhere
+    (bare / "a.txt").write_text("a\n")
+    outcome = guard.end("first", commit=True)
+
+    assert git(bare, "log", "-1", "--format=%an <%ae>", outcome.commit).strip() == "glm-agent <glm-agent@localhost>"
+    assert (bare / ".git" / "config").read_text() == config_before
+    assert git(bare, "branch", "--show-current").strip() == "work"
+    assert git(bare, "status", "--porcelain").strip() == ""
+
+
+def test_repo_identity_is_used_when_present(repo):
+    guard = GitGuard.begin(repo, "run-9", branch="work")
+    (repo / "a.txt").write_text("a\n")
+    outcome = guard.end("first", commit=True)
+    assert git(repo, "log", "-1", "--format=%an", outcome.commit).strip() == "Test User"
+
+
+def test_not_a_git_repo(tmp_path):
+    with pytest.raises(GitSafetyError, match="not inside a git repository"):
+        GitGuard.begin(tmp_path, "r", branch="work")
+
+
+def test_existing_branch_is_refused(repo):
+    git(repo, "branch", "work")
+    with pytest.raises(GitSafetyError, match="already exists"):
+        GitGuard.begin(repo, "r", branch="work")
+    assert git(repo, "branch", "--show-current").strip() == "main"
+
+
+def test_mid_merge_is_refused(repo):
+    git(repo, "switch", "-qc", "other")
+    (repo / "README.md").write_text("other\n")
+    git(repo, "commit", "-qam", "other")
+    git(repo, "switch", "-q", "main")
+    (repo / "README.md").write_text("main\n")
+    git(repo, "commit", "-qam", "main")
+    git(repo, "merge", "other", check=False)  # conflicts, leaves MERGE_HEAD
+    with pytest.raises(GitSafetyError, match="middle of a merge"):
+        GitGuard.begin(repo, "r", branch="work")
+
+
+def test_run_id_reuse_is_refused(repo):
+    GitGuard.begin(repo, "same", branch=None)
+    with pytest.raises(GitSafetyError, match="already recorded"):
+        GitGuard.begin(repo, "same", branch=None)
+
+
+def test_agent_commit_that_swept_in_user_changes_is_corrected(repo):
+    make_user_mess(repo)
+    guard = GitGuard.begin(repo, "run-10", branch="work")
+    (repo / "fix.py").write_text("x = 1\n")
+    git(repo, "add", "-A")  # a careless `git commit -a`-style commit by the agent itself
+    git(repo, "commit", "-qm", "agent commit")
+
+    outcome = guard.end("fix", commit=True)
+
+    files = git(repo, "ls-tree", "-r", "--name-only", outcome.commit).split()
+    assert sorted(files) == ["README.md", "fix.py", "lib.py"]
+    assert show(repo, f"{outcome.commit}:README.md") == "hello\n"
+    assert (repo / "README.md").read_text() == "hello\nuser edit\n"
+    assert (repo / "notes" / "untracked.txt").read_text() == "user notes\n"
+    assert "README.md" in git(repo, "diff", "--name-only", "HEAD")
