@@ -130,19 +130,22 @@ class Git:
         out = self.run("diff-tree", "-r", "-z", "--no-renames", "--name-only", a, b, strip=False)
         return sorted(p for p in out.split("\0") if p)
 
+    def entries(self, tree: str) -> dict[str, tuple[str, str]]:
+        """path -> (mode, object id) for every file in a tree."""
+        result = {}
+        for entry in filter(None, self.run("ls-tree", "-r", "-z", "--full-tree", tree, strip=False).split("\0")):
+            meta, path = entry.split("\t", 1)
+            mode, _kind, sha = meta.split()
+            result[path] = (mode, sha)
+        return result
+
     def set_index_entries(self, tree: str, paths: list[str], env: dict | None = None) -> None:
         """Make the index entries of `paths` equal to `tree`'s (removed where `tree` lacks them)."""
         if not paths:
             return
-        wanted = set(paths)
-        present = {}
-        for entry in filter(None, self.run("ls-tree", "-r", "-z", "--full-tree", tree, strip=False).split("\0")):
-            meta, path = entry.split("\t", 1)
-            if path in wanted:
-                mode, _kind, sha = meta.split()
-                present[path] = f"{mode} {sha}\t{path}"
+        present = self.entries(tree)
         zero = "0" * len(tree)
-        lines = [present.get(p, f"0 {zero}\t{p}") for p in paths]
+        lines = [f"{present[p][0]} {present[p][1]}\t{p}" if p in present else f"0 {zero}\t{p}" for p in paths]
         self.run("update-index", "-z", "--index-info", env=env, input="\0".join(lines) + "\0")
 
     def ref_path(self, run_id: str, name: str) -> str:

@@ -1,0 +1,126 @@
+"""undo on real temporary repos: back to the exact starting state, later user work kept, refusals explained."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from agent.gitsafety import GitGuard
+from agent.undo import UndoError, register, undo
+from test_gitsafety import git, make_user_mess
+
+
+def state(repo: Path) -> tuple:
+    """Everything a user would notice: branch, HEAD, status (staged vs not), and file contents."""
+    files = {p.relative_to(repo).as_posix(): p.read_bytes() for p in repo.rglob("*")
+             if p.is_file() and ".git" not in p.relative_to(repo).parts[:1] and ".glm-agent" not in p.parts}
+    return (git(repo, "branch", "--show-current"), git(repo, "rev-parse", "HEAD"),
+            git(repo, "status", "--porcelain", "-uall"), files)
+
+
+def agent_run(repo: Path, run_id: str, branch: str | None, commit: bool = True):
+    guard = GitGuard.begin(repo, run_id, branch=branch)
+    (repo / "lib.py").write_text((repo / "lib.py").read_text().replace("line 5\n", "line five\n"))
+    (repo / "pkg").mkdir(exist_ok=True)
+    (repo / "pkg" / "new.py").write_text("new = True\n")
+    (repo / "notes" / "untracked.txt").unlink()  # the agent even deletes a user's untracked file
+    return guard.end("agent work", commit=commit)
+
+
+def test_undo_after_committed_run_from_dirty_tree(repo):
+    make_user_mess(repo)
+    before = state(repo)
+    outcome = agent_run(repo, "r1", branch="glm-agent/work")
+    assert outcome.commit and state(repo) != before
+
+    message = undo(repo)
+
+    assert state(repo) == before
+    assert git(repo, "rev-parse", "refs/glm-agent/r1/branch").strip() == outcome.commit
+    assert git(repo, "branch", "--list", "glm-agent/work") == ""
+    assert "Undid run r1" in message and "refs/glm-agent/r1/branch" in message
+    with pytest.raises(UndoError, match="no glm-agent run to undo"):
+        undo(repo)
+
+
+def test_undo_of_uncommitted_run(repo):
+    make_user_mess(repo)
+    before = state(repo)
+    agent_run(repo, "r1", branch="work", commit=False)
+    undo(repo, "r1")
+    assert state(repo) == before
+
+
+def test_undo_of_run_that_committed_on_the_users_branch(repo):
+    make_user_mess(repo)
+    before = state(repo)
+    outcome = agent_run(repo, "r1", branch=None)
+    assert git(repo, "rev-parse", "main").strip() == outcome.commit
+    undo(repo, "r1")
+    assert state(repo) == before
+    assert git(repo, "rev-parse", "refs/glm-agent/r1/branch").strip() == outcome.commit
+
+
+def test_later_user_work_in_other_files_is_kept(repo):
+    make_user_mess(repo)
+    agent_run(repo, "r1", branch="work")
+    (repo / "after.txt").write_text("written after the run\n")
+    (repo / "README.md").write_text("hello\nuser edit\nmore after the run\n")
+    undo(repo)
+    assert (repo / "after.txt").read_text() == "written after the run\n"
+    assert (repo / "README.md").read_text() == "hello\nuser edit\nmore after the run\n"
+    assert "line five" not in (repo / "lib.py").read_text()
+    assert not (repo / "pkg").exists()
+
+
+def test_refuses_to_overwrite_a_file_edited_after_the_run(repo):
+    make_user_mess(repo)
+    agent_run(repo, "r1", branch="work")
+    (repo / "pkg" / "new.py").write_text("user kept working on this\n")
+    before = state(repo)
+    with pytest.raises(UndoError, match="pkg/new.py"):
+        undo(repo)
+    assert state(repo) == before
+
+
+def test_refuses_when_run_branch_has_user_commits(repo):
+    make_user_mess(repo)
+    agent_run(repo, "r1", branch="work")
+    (repo / "user_after.py").write_text("x\n")
+    git(repo, "add", "user_after.py")
+    git(repo, "commit", "-qm", "user commit on the run's branch")
+    before = state(repo)
+    with pytest.raises(UndoError, match="commits made after run r1"):
+        undo(repo)
+    assert state(repo) == before and git(repo, "rev-parse", "--verify", "work")
+
+
+def test_undo_after_user_switched_back_keeps_branch_as_ref(repo):
+    outcome = GitGuard.begin(repo, "r1", branch="work")
+    (repo / "fix.py").write_text("x\n")
+    outcome = outcome.end("fix", commit=True)
+    git(repo, "switch", "-q", "main")
+    message = undo(repo)
+    assert git(repo, "branch", "--show-current").strip() == "main"
+    assert git(repo, "branch", "--list", "work") == ""
+    assert git(repo, "rev-parse", "refs/glm-agent/r1/branch").strip() == outcome.commit
+    assert "Restored 0 file(s)" in message
+
+
+def test_refuses_a_run_that_never_ended(repo):
+    GitGuard.begin(repo, "r1", branch="work")
+    with pytest.raises(UndoError, match="never recorded its end"):
+        undo(repo)
+
+
+def test_cli_handler_exit_codes(repo, capsys):
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["undo", "--repo", str(repo)])
+    assert args.handler(args) == 1
+    assert "no glm-agent run to undo" in capsys.readouterr().err
+    GitGuard.begin(repo, "r1", branch="work").end("nothing", commit=True)
+    args = parser.parse_args(["undo", "r1", "--repo", str(repo)])
+    assert args.handler(args) == 0
+    assert "Undid run r1" in capsys.readouterr().out
