@@ -22,7 +22,7 @@ def test_system_prompt_is_byte_stable_and_has_no_volatile_facts():
 
 def test_task_prompt_carries_task_facts_and_agents_md():
     text = render("task", task="Fix the bug", facts=FACTS,
-                  agents_md=[{"path": "AGENTS.md", "text": "Run pytest -q."}])
+                  agents_md=[{"path": "AGENTS.md", "text": "Run pytest -q.", "truncated": False}])
     assert text.startswith("Fix the bug")
     assert "branch: main" in text and "a.py, tests" in text
     assert "--- AGENTS.md ---\nRun pytest -q." in text

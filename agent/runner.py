@@ -1,0 +1,176 @@
+"""One job end to end: git guard, run records, toolset, client and loop, wired together and always closed."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+from agent.config import Config
+from agent.loop import Agent, RunResult
+from agent.records import RUNS_DIR, Recorder, new_run_id, slugify
+
+AUTO_BRANCH = "glm-agent/{slug}"
+SECRET_ENV = ("ZAI_API_KEY", "ZHIPUAI_API_KEY", "GLM_API_KEY", "OPENAI_API_KEY")
+
+
+@dataclass
+class Job:
+    """What to do and where; `branch` None stays on the current branch, the default makes glm-agent/<slug>."""
+
+    task: str
+    repo: Path
+    config: Config = field(default_factory=Config)
+    template: str = "task.j2"
+    template_vars: dict = field(default_factory=dict)
+    finish_gate: Optional[Callable[[str], Optional[str]]] = None
+    protected: list[str] = field(default_factory=list)
+    branch: Optional[str] = AUTO_BRANCH
+    run_id: Optional[str] = None
+
+
+def run_job(job: Job, *, display: Any = None, model: Any = None) -> RunResult:
+    """Run the job; `model` replaces the GLM client built from the config (tests, the offline demo).
+
+    Raises GitSafetyError before anything changes when the repository cannot be guarded.
+    """
+    from agent.gitsafety import GitGuard
+
+    config, repo = job.config, Path(job.repo).resolve()
+    run_id = job.run_id or new_run_id(job.task)
+    dirty = bool(_git(repo, "status", "--porcelain"))
+    guard = GitGuard.begin(repo, run_id, branch=_branch_for(job, repo))
+    recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=[os.environ.get(k, "") for k in SECRET_ENV])
+    recorder({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
+              "head": guard.note.get("orig_head"), "branch": guard.branch, "config": config.model_dump(mode="json")})
+    result: RunResult | None = None
+    try:
+        result = _run_agent(job, guard.git.root, repo, guard.branch, dirty, recorder, display, model)
+    finally:
+        with _sigint_deferred():
+            result = _finish(job, guard, recorder, result)
+    return result
+
+
+def _run_agent(job: Job, root: Path, workdir: Path, branch: str | None, dirty: bool, recorder: Recorder,
+               display: Any, model: Any) -> RunResult:
+    from prompts import render
+    from tools import ToolSettings, build_toolset
+
+    config = job.config
+    options = config.tools.model_dump()
+    options["protected"] = [*options["protected"], *job.protected]
+    toolset = build_toolset(root, ToolSettings(**options), finish_gate=job.finish_gate)
+    facts = {"root": str(root), "workdir": _relative(workdir, root), "branch": branch, "dirty": dirty,
+             "files": sorted(p.name for p in root.iterdir() if p.name not in (".git", ".glm-agent"))[:60]}
+    prompt = render(job.template, task=job.task, facts=facts,
+                    agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes), **job.template_vars)
+
+    def on_event(event: dict) -> None:
+        recorder(event)
+        if display is not None:
+            display.event(event)
+
+    client = model if model is not None else build_client(config)
+    try:
+        agent = Agent(client, toolset, config, on_event=on_event,
+                      on_delta=display.delta if display is not None else None)
+        return agent.run(job.task, prompt=prompt)
+    finally:
+        if model is None:
+            client.close()
+
+
+def _finish(job: Job, guard, recorder: Recorder, result: RunResult | None) -> RunResult | None:
+    """End the git guard (commit only a finished run unless configured), then write result.json."""
+    from agent.gitsafety import GitSafetyError
+
+    if result is None:  # crashed: keep the work uncommitted and let the exception speak
+        try:
+            guard.end(f"glm-agent: {job.task}\n\nStopped: crashed", commit=False)
+        finally:
+            recorder.close()
+        return None
+    finished = result.stop_reason == "finished"
+    commit = job.config.git.commit and (finished or job.config.git.commit_on_stop)
+    message = result.summary if finished and result.summary.strip() else (
+        f"glm-agent: {job.task}\n\nStopped: {result.stop_reason}")
+    update: dict = {"run_dir": str(recorder.run_dir)}
+    try:
+        outcome = guard.end(message, commit=commit)
+        update.update(commit=outcome.commit, branch=outcome.branch,
+                      files_changed=outcome.files_changed or result.files_changed)
+    except GitSafetyError as exc:
+        update["error"] = "; ".join(filter(None, [result.error, f"git: {exc}"]))
+    result = result.model_copy(update=update)
+    recorder.write_result(result.model_dump(mode="json"))
+    recorder.close()
+    return result
+
+
+def build_client(config: Config):
+    """The GLM client for the configured endpoint; the key comes from ZAI_API_KEY."""
+    from agent.client import GLMClient
+
+    m = config.model
+    return GLMClient(m.base_url, None, m.name, endpoint=m.endpoint, dialect=m.dialect, thinking=m.thinking,
+                     tool_stream=m.tool_stream, temperature=m.temperature, top_p=m.top_p, max_tokens=m.max_tokens,
+                     timeout=m.timeout, connect_timeout=m.connect_timeout, max_retries=m.max_retries)
+
+
+def agents_md(root: Path, workdir: Path, cap: int) -> list[dict]:
+    """AGENTS.md files from the repository root down to the working folder, at most `cap` bytes in all."""
+    parts = workdir.relative_to(root).parts if root in workdir.parents else ()
+    folders = [root.joinpath(*parts[:depth]) for depth in range(len(parts) + 1)]
+    docs, left = [], cap
+    for folder in folders:
+        path = folder / "AGENTS.md"
+        if not path.is_file() or left <= 0:
+            continue
+        data = path.read_bytes()
+        text = data[:left].decode("utf-8", errors="ignore")
+        docs.append({"path": _relative(path, root), "text": text.rstrip(), "truncated": len(data) > left})
+        left -= len(data)
+    return docs
+
+
+def _branch_for(job: Job, repo: Path) -> str | None:
+    if job.branch != AUTO_BRANCH:
+        return job.branch
+    if not job.config.git.branch:
+        return None
+    base = AUTO_BRANCH.format(slug=slugify(job.task))
+    name, n = base, 1
+    while _git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{name}"):
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def _git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve())) or "."
+    except ValueError:
+        return str(path)
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Ctrl-C during the final commit and result write would leave a half-finished end: ignore it briefly."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
