@@ -1,0 +1,222 @@
+"""The synchronous GLM-4.6 chat-completions client: one call in, one AssistantTurn (or a typed GLMError) out.
+
+Speaks Z.ai's dialect (business error codes, `thinking`, `tool_stream`) and the OpenAI dialect of vLLM,
+SGLang and relays such as OpenRouter. Retries are decided by the business code (see agent.errors); a broken
+stream is retried as a whole. The API key is kept out of repr, logs and exception messages.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from typing import Any, Callable, Mapping
+
+import httpx
+
+from agent import errors
+from agent.errors import GLMError
+from agent.pricing import cost_usd
+from agent.sse import SSEDecoder
+from agent.turn import AssistantTurn, OnDelta
+from agent.wire import TurnBuilder, build_request, parse_body
+
+log = logging.getLogger("agent.client")
+
+ENDPOINTS = {
+    "general": "https://api.z.ai/api/paas/v4",
+    "coding": "https://api.z.ai/api/coding/paas/v4",
+    "mainland": "https://open.bigmodel.cn/api/paas/v4",
+    "mainland-coding": "https://open.bigmodel.cn/api/coding/paas/v4",
+}
+DIALECTS = ("zai", "openai")
+
+
+def resolve_base_url(base_url: str | None, endpoint: str) -> str:
+    """An explicit base URL wins; otherwise the named Z.ai endpoint."""
+    if base_url:
+        return base_url.rstrip("/")
+    if endpoint not in ENDPOINTS:
+        raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(ENDPOINTS)} or a base_url")
+    return ENDPOINTS[endpoint]
+
+
+class GLMClient:
+    """Sends chat-completions requests to GLM and returns parsed turns; use as a context manager or close()."""
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, model: str = "glm-4.6", *,
+                 endpoint: str = "general", dialect: str = "zai", thinking: bool | str | None = None,
+                 tool_stream: bool = True, temperature: float | None = None, top_p: float | None = None,
+                 max_tokens: int = 16384, stop: str | list[str] | None = None, timeout: float = 300.0,
+                 connect_timeout: float = 8.0, max_retries: int = 3, backoff: tuple[float, float] = (1.0, 30.0),
+                 prices: Mapping[str, Any] | None = None, transport: httpx.BaseTransport | None = None,
+                 extra_body: dict | None = None, sleep: Callable[[float], None] = time.sleep,
+                 on_retry: Callable[[GLMError, float], None] | None = None):
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
+        self.base_url = resolve_base_url(base_url, endpoint)
+        self.model, self.dialect, self.endpoint = model, dialect, endpoint
+        self.thinking, self.tool_stream = thinking, tool_stream
+        self.temperature, self.top_p, self.max_tokens, self.stop = temperature, top_p, max_tokens, stop
+        self.max_retries, self.backoff, self.prices, self.extra_body = max_retries, backoff, prices, extra_body
+        self._sleep, self._on_retry = sleep, on_retry
+        key = os.environ.get("ZAI_API_KEY") if api_key is None else api_key
+        if key is None:
+            raise errors.AuthenticationError(
+                "no API key: set ZAI_API_KEY or pass api_key (use api_key='' for a server without auth)",
+                code="local", hint=errors.HINT_AUTH)
+        self.__key = key
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=connect_timeout), transport=transport)
+
+    def __repr__(self) -> str:
+        key_state = "set" if self.__key else "none"
+        return (f"GLMClient(base_url={self.base_url!r}, model={self.model!r}, dialect={self.dialect!r}, "
+                f"api_key=<{key_state}>)")
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> GLMClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def complete(self, messages: list[dict], tools: list[dict] | None = None, *, stream: bool = True,
+                 on_delta: OnDelta | None = None) -> AssistantTurn:
+        """One model turn. Retries retryable failures (whole stream included); raises GLMError otherwise."""
+        body = build_request(model=self.model, messages=messages, tools=tools, stream=stream,
+                             dialect=self.dialect, thinking=self.thinking, tool_stream=self.tool_stream,
+                             temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens,
+                             stop=self.stop, extra=self.extra_body)
+        attempt = 0
+        while True:
+            try:
+                return self._attempt(body, stream, on_delta)
+            except GLMError as exc:
+                if not exc.retryable or attempt >= self.max_retries:
+                    raise
+                delay = self._delay(attempt)
+                attempt += 1
+                log.warning("GLM request failed (%s); retry %d/%d in %.1fs", exc, attempt, self.max_retries, delay)
+                if self._on_retry is not None:
+                    self._on_retry(exc, delay)
+                self._sleep(delay)
+
+    def _delay(self, attempt: int) -> float:
+        """Capped exponential backoff with equal jitter: half fixed, half random."""
+        base, cap = self.backoff
+        ceiling = min(cap, base * (2 ** attempt))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    def _attempt(self, body: dict, stream: bool, on_delta: OnDelta | None) -> AssistantTurn:
+        headers = {"Content-Type": "application/json", "Accept-Language": "en-US,en"}
+        if self.__key:
+            headers["Authorization"] = f"Bearer {self.__key}"
+        url = f"{self.base_url}/chat/completions"
+        builder = TurnBuilder(on_delta)
+        try:
+            with self._http.stream("POST", url, json=body, headers=headers) as response:
+                if response.status_code != 200:
+                    raise self._http_error(response.status_code, response.read())
+                if stream and "text/event-stream" in response.headers.get("content-type", ""):
+                    self._read_stream(response, builder)
+                else:
+                    self._read_json(response.read(), builder)
+        except httpx.TimeoutException as exc:
+            raise self._redacted(errors.NetworkError, f"timed out talking to {self.base_url}: {type(exc).__name__}",
+                                 builder) from None
+        except httpx.ConnectError as exc:
+            raise self._redacted(errors.NetworkError, f"cannot connect to {self.base_url}: {exc}", builder) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.DecodingError) as exc:
+            raise self._redacted(errors.StreamInterruptedError, f"connection broke off: {exc}", builder) from None
+        except httpx.TransportError as exc:
+            raise self._redacted(errors.NetworkError, f"transport error with {self.base_url}: {exc}",
+                                 builder) from None
+        return self._finish(builder)
+
+    def _read_stream(self, response: httpx.Response, builder: TurnBuilder) -> None:
+        decoder = SSEDecoder()
+        try:
+            for chunk in response.iter_bytes():
+                for data in decoder.feed(chunk):
+                    if self._frame(data, builder):
+                        return
+            for data in decoder.close():
+                if self._frame(data, builder):
+                    return
+        except UnicodeDecodeError:
+            raise self._redacted(errors.StreamInterruptedError, "stream frame is not valid UTF-8",
+                                 builder) from None
+        if builder.finish_reason is None:
+            raise errors.StreamInterruptedError("stream ended before [DONE] and without a finish_reason",
+                                                request_id=builder.request_id)
+
+    def _frame(self, data: str, builder: TurnBuilder) -> bool:
+        """Handle one SSE payload; True at [DONE]."""
+        if data.strip() == "[DONE]":
+            return True
+        try:
+            chunk = parse_body(data)
+        except ValueError:
+            raise self._redacted(errors.StreamInterruptedError, f"malformed stream frame: {data[:120]!r}",
+                                 builder) from None
+        failure = chunk.error_fields()
+        if failure is not None:
+            code, message = failure
+            raise self._typed(None, code, f"in-stream error: {message}", builder.request_id or chunk.id)
+        builder.add(chunk, stream=True)
+        return False
+
+    def _read_json(self, raw: bytes, builder: TurnBuilder) -> None:
+        try:
+            parsed = parse_body(raw)
+        except ValueError:
+            raise self._redacted(errors.StreamInterruptedError, f"malformed response body: {raw[:120]!r}",
+                                 builder) from None
+        failure = parsed.error_fields()
+        if failure is not None:
+            raise self._typed(200, failure[0], failure[1], parsed.request_id or parsed.id)
+        if parsed.choices is None:
+            raise self._redacted(errors.StreamInterruptedError, f"response without choices: {raw[:120]!r}",
+                                 builder)
+        builder.add(parsed, stream=False)
+
+    def _http_error(self, status: int, raw: bytes) -> GLMError:
+        try:
+            parsed = parse_body(raw)
+            code, message = parsed.error_fields() or (None, raw.decode("utf-8", "replace"))
+            request_id = parsed.request_id
+        except ValueError:
+            code, message, request_id = None, raw.decode("utf-8", "replace")[:500], None
+        return self._typed(status, code, message, request_id)
+
+    def _typed(self, status: int | None, code: str | None, message: str, request_id: str | None) -> GLMError:
+        return errors.make_error(status, code, self._redact(message), request_id)
+
+    def _redacted(self, cls: type[GLMError], message: str, builder: TurnBuilder) -> GLMError:
+        return cls(self._redact(message), request_id=builder.request_id)
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self.__key, "<redacted>") if self.__key else text
+
+    def _finish(self, builder: TurnBuilder) -> AssistantTurn:
+        turn = builder.turn()
+        turn.model = turn.model or self.model
+        turn.cost_usd = cost_usd(self.model, turn.usage, self.prices)
+        reason, rid = turn.finish_reason, turn.request_id
+        if reason == "sensitive":
+            raise errors.ContentFilteredError("the answer was blocked by the content filter (finish_reason "
+                                              "sensitive)", code="sensitive", request_id=rid)
+        if reason == "model_context_window_exceeded":
+            raise errors.ContextTooLongError("the context window is full (finish_reason "
+                                             "model_context_window_exceeded)", code=reason, request_id=rid,
+                                             hint="compact the conversation; never 'continue'")
+        if reason == "network_error":
+            raise errors.StreamInterruptedError("inference failed on the service side (finish_reason "
+                                                "network_error)", code=reason, request_id=rid)
+        if not (turn.content or "").strip() and not turn.tool_calls and turn.usage.total_tokens == 0 \
+                and turn.usage.prompt_tokens == 0:
+            raise errors.EmptyReplyError("HTTP 200 with no content, no tool calls and zero usage",
+                                         code="empty", request_id=rid, hint=errors.HINT_EMPTY)
+        return turn
