@@ -1,0 +1,96 @@
+"""Turn raw samples into per-subject figures, the goal verdicts and a markdown table."""
+from __future__ import annotations
+
+from statistics import median
+
+GOALS = (  # (figure, comparison, limit or reference subject, label)
+    ("step_wall_ms", "ratio<=", ("floor", 2.0), "per-step overhead <= 2x the floor"),
+    ("launch_to_first_s", "<=", 0.5, "launch to first request <= 0.5 s"),
+    ("peak_rss_mib", "<=", 80.0, "peak RSS <= 80 MiB"),
+    ("cached_share", ">=", 0.90, "cached share from step 2 >= 90%"),
+)
+
+ROWS = (  # (figure, label, format)
+    ("launch_to_first_s", "launch -> first request (s)", "{:.3f}"),
+    ("last_to_exit_s", "last response -> exit (s)", "{:.3f}"),
+    ("step_wall_ms", "framework wall per step (ms)", "{:.1f}"),
+    ("step_cpu_ms", "framework CPU per step (ms)", "{:.1f}"),
+    ("peak_rss_mib", "peak RSS (MiB)", "{:.0f}"),
+    ("first_request_bytes", "first request (bytes)", "{:.0f}"),
+    ("first_request_tokens", "first request (~tokens, chars/4)", "{:.0f}"),
+    ("growth_bytes_per_step", "request growth per step (bytes)", "{:.0f}"),
+    ("cached_share", "cached share of prompt, step 2+", "{:.1%}"),
+)
+
+
+def _slope(points: list[tuple[int, float]]) -> float:
+    """Least-squares slope of y over n: the cost of one more step, start-up cancelled out."""
+    mean_n = sum(n for n, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((n - mean_n) ** 2 for n, _ in points)
+    return sum((n - mean_n) * (y - mean_y) for n, y in points) / spread if spread else float("nan")
+
+
+def _cached_share(sample: dict) -> float:
+    prompt = sum(sample["prompt_tokens"][1:])
+    return sum(sample["cached_tokens"][1:]) / prompt if prompt else float("nan")
+
+
+def summarize(samples: list[dict], cost: dict) -> dict:
+    """Medians per step count, per-step slopes minus the command's own cost, request economy at the largest N."""
+    good = [s for s in samples if "error" not in s]
+    by_n = {n: [s for s in good if s["n"] == n] for n in sorted({s["n"] for s in good})}
+    if not by_n:
+        return {"failed_runs": len(samples)}
+    per_n = {n: {key: median(s[key] for s in runs) for key in ("wall_s", "cpu_s", "peak_rss_mib")}
+             for n, runs in by_n.items()}
+    largest = by_n[max(by_n)]
+    first_bytes = median(s["request_bytes"][0] for s in good)
+    summary = {
+        "per_n": per_n,
+        "launch_to_first_s": median(s["launch_to_first_s"] for s in good),
+        "last_to_exit_s": median(s["last_to_exit_s"] for s in good),
+        "step_wall_ms": 1000 * (_slope([(n, v["wall_s"]) for n, v in per_n.items()]) - cost["wall_s"]),
+        "step_cpu_ms": 1000 * (_slope([(n, v["cpu_s"]) for n, v in per_n.items()]) - cost["cpu_s"]),
+        "peak_rss_mib": max(v["peak_rss_mib"] for v in per_n.values()),
+        "first_request_bytes": first_bytes,
+        "first_request_tokens": first_bytes / 4,
+        "growth_bytes_per_step": median((s["request_bytes"][-1] - s["request_bytes"][0]) / s["n"] for s in largest),
+        "cached_share": median(_cached_share(s) for s in largest) if max(by_n) > 0 else float("nan"),
+        "failed_runs": len(samples) - len(good),
+    }
+    return summary
+
+
+def verdicts(summaries: dict[str, dict], subject: str = "glm-agent") -> list[dict]:
+    """Pass/fail of the subject against each goal (the floor ratio only when the floor ran)."""
+    mine = summaries.get(subject)
+    if not mine or "step_wall_ms" not in mine:
+        return []
+    results = []
+    for figure, op, limit, label in GOALS:
+        value = mine[figure]
+        if op == "ratio<=":
+            reference, factor = limit
+            if "step_wall_ms" not in summaries.get(reference, {}):
+                continue
+            value, limit = value / summaries[reference][figure], factor
+            passed = value <= limit
+        else:
+            passed = value <= limit if op == "<=" else value >= limit
+        results.append({"goal": label, "value": value, "limit": limit, "pass": passed})
+    return results
+
+
+def table(summaries: dict[str, dict]) -> str:
+    """Markdown table: one column per subject, then the first subject's ratio to each other subject."""
+    names = [name for name, s in summaries.items() if "step_wall_ms" in s]
+    head, others = names[0], names[1:]
+    header = ["figure", *names, *(f"{head} / {other}" for other in others)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for figure, label, fmt in ROWS:
+        values = [summaries[name][figure] for name in names]
+        ratios = [values[0] / v if v else float("nan") for v in values[1:]]
+        cells = [label, *(fmt.format(v) for v in values), *(f"{r:.2f}x" for r in ratios)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
