@@ -36,28 +36,39 @@ class Job:
 def run_job(job: Job, *, display: Any = None, model: Any = None) -> RunResult:
     """Run the job; `model` replaces the GLM client built from the config (tests, the offline demo).
 
-    Raises GitSafetyError before anything changes when the repository cannot be guarded.
+    A missing key (AuthenticationError) or an unguardable repository (GitSafetyError) raises before
+    anything in the repository changes.
     """
+    client = model if model is not None else build_client(job.config)
+    try:
+        return _guarded(job, client, display)
+    finally:
+        if model is None:
+            client.close()
+
+
+def _guarded(job: Job, client: Any, display: Any) -> RunResult:
     from agent.gitsafety import GitGuard
 
-    config, repo = job.config, Path(job.repo).resolve()
+    repo = Path(job.repo).resolve()
     run_id = job.run_id or new_run_id(job.task)
     dirty = bool(_git(repo, "status", "--porcelain"))
     guard = GitGuard.begin(repo, run_id, branch=_branch_for(job, repo))
     recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=[os.environ.get(k, "") for k in SECRET_ENV])
     recorder({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
-              "head": guard.note.get("orig_head"), "branch": guard.branch, "config": config.model_dump(mode="json")})
+              "head": guard.note.get("orig_head"), "branch": guard.branch,
+              "config": job.config.model_dump(mode="json")})
     result: RunResult | None = None
     try:
-        result = _run_agent(job, guard.git.root, repo, guard.branch, dirty, recorder, display, model)
+        result = _run_agent(job, client, guard.git.root, repo, guard.branch, dirty, recorder, display)
     finally:
         with _sigint_deferred():
             result = _finish(job, guard, recorder, result)
     return result
 
 
-def _run_agent(job: Job, root: Path, workdir: Path, branch: str | None, dirty: bool, recorder: Recorder,
-               display: Any, model: Any) -> RunResult:
+def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | None, dirty: bool,
+               recorder: Recorder, display: Any) -> RunResult:
     from prompts import render
     from tools import ToolSettings, build_toolset
 
@@ -75,14 +86,8 @@ def _run_agent(job: Job, root: Path, workdir: Path, branch: str | None, dirty: b
         if display is not None:
             display.event(event)
 
-    client = model if model is not None else build_client(config)
-    try:
-        agent = Agent(client, toolset, config, on_event=on_event,
-                      on_delta=display.delta if display is not None else None)
-        return agent.run(job.task, prompt=prompt)
-    finally:
-        if model is None:
-            client.close()
+    agent = Agent(client, toolset, config, on_event=on_event, on_delta=display.delta if display is not None else None)
+    return agent.run(job.task, prompt=prompt)
 
 
 def _finish(job: Job, guard, recorder: Recorder, result: RunResult | None) -> RunResult | None:

@@ -1,0 +1,172 @@
+"""The glm-agent command line: argument parsing, exit codes, and lazy wiring of each subcommand."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import signal
+import sys
+from pathlib import Path
+
+EXTRA_COMMANDS = ("agent.doctor", "agent.fixjob", "agent.batch", "agent.undo")
+EXIT_OK, EXIT_STOPPED, EXIT_USAGE, EXIT_API, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+# flag attribute -> config key; a flag left at None does not override the config files
+FLAG_KEYS = {
+    "model": "model.name", "base_url": "model.base_url", "dialect": "model.dialect", "endpoint": "model.endpoint",
+    "thinking": "model.thinking", "stream": "model.stream", "max_steps": "limits.max_steps",
+    "max_cost": "limits.max_cost_usd", "max_tokens": "limits.max_total_tokens", "timeout": "limits.timeout",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    signal.signal(signal.SIGTERM, _terminate)  # CI cancellation: take the same clean path as Ctrl-C
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("glm-agent: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        code = _error_exit_code(exc)
+        if code is None:
+            raise
+        print(f"glm-agent: error: {exc}", file=sys.stderr)
+        return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="glm-agent", description="A GLM-4.6 coding agent for git repositories.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", help="give GLM a task to do in a repository")
+    run.add_argument("task", help="what to do, in plain words")
+    add_common_options(run)
+    run.set_defaults(handler=_cmd_run)
+    demo = sub.add_parser("demo", help="offline demo: fix a failing test in a sample project")
+    demo.add_argument("--live", action="store_true", help="use the real GLM-4.6 (needs ZAI_API_KEY)")
+    demo.add_argument("--keep", action="store_true", help="keep the temporary demo repository")
+    demo.add_argument("--json", action="store_true", help="print only the result as JSON")
+    demo.set_defaults(handler=_cmd_demo)
+    replay = sub.add_parser("replay", help="re-run a recorded run's tool calls and report differences")
+    replay.add_argument("run_dir", type=Path, help=".glm-agent/runs/<run-id>")
+    replay.add_argument("--repo", type=Path, help="repository to replay in (default: a fresh clone at the start commit)")
+    replay.add_argument("--json", action="store_true", help="print the report as JSON")
+    replay.set_defaults(handler=_cmd_replay)
+    for name in EXTRA_COMMANDS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """Repository, model, budget, git and output options shared by run, fix and batch."""
+    parser.add_argument("--repo", type=Path, default=Path("."), help="repository (default: current folder)")
+    parser.add_argument("--model", help="model name (default glm-4.6)")
+    parser.add_argument("--base-url", help="API base URL, e.g. a self-hosted vLLM at http://host:8000/v1")
+    parser.add_argument("--dialect", choices=["zai", "openai"], help="wire dialect: zai or openai (vLLM/SGLang)")
+    parser.add_argument("--endpoint", choices=["general", "coding", "mainland", "mainland-coding"],
+                        help="which Z.ai endpoint when --base-url is not given")
+    parser.add_argument("--thinking", action=argparse.BooleanOptionalAction, default=None, help="GLM thinking mode")
+    parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None, help="stream responses")
+    parser.add_argument("--max-steps", type=int, help="stop after N model calls (default 100)")
+    parser.add_argument("--max-cost", type=float, metavar="USD", help="stop when the run has cost this much")
+    parser.add_argument("--max-tokens", type=int, help="stop after this many tokens in total")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="wall-clock limit for the run")
+    parser.add_argument("--branch", help="work branch name (default glm-agent/<task-slug>)")
+    parser.add_argument("--no-branch", action="store_true", help="work on the current branch")
+    parser.add_argument("--no-commit", action="store_true", help="leave the changes uncommitted")
+    parser.add_argument("--json", action="store_true", help="print only the result as JSON on stdout")
+    parser.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="set a config key, e.g. -c limits.max_steps=30 (repeatable)")
+    parser.add_argument("--config", type=Path, help="extra config file (TOML), above the repo's own")
+
+
+def config_from_args(args: argparse.Namespace):
+    """The validated Config for these arguments (raises ConfigError)."""
+    from agent.config import load_config
+
+    flags = {key: getattr(args, attr, None) for attr, key in FLAG_KEYS.items()}
+    if getattr(args, "no_commit", False):
+        flags["git.commit"] = False
+    if getattr(args, "no_branch", False):
+        flags["git.branch"] = False
+    return load_config(args.repo.resolve(), args.overrides, args.config, flags)
+
+
+def branch_from_args(args: argparse.Namespace) -> str | None:
+    from agent.runner import AUTO_BRANCH
+
+    return None if args.no_branch else (args.branch or AUTO_BRANCH)
+
+
+def exit_code(result) -> int:
+    """0 finished; 130 interrupted; 3 API error; 1 any other stop."""
+    return {"finished": EXIT_OK, "interrupted": EXIT_INTERRUPTED, "api_error": EXIT_API}.get(
+        result.stop_reason, EXIT_STOPPED)
+
+
+def report(result, args: argparse.Namespace, display=None) -> int:
+    """Print the result (JSON only, or the human summary) and return the exit code."""
+    if args.json:
+        print(json.dumps(result.model_dump(mode="json"), indent=2))
+    elif display is not None:
+        display.summary(result)
+    return exit_code(result)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from agent.runner import Job, run_job
+
+    config = config_from_args(args)
+    display = None if args.json else _display()
+    job = Job(args.task, args.repo, config, branch=branch_from_args(args))
+    return report(run_job(job, display=display), args, display)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from agent.demo import run_demo
+
+    return run_demo(live=args.live, keep=args.keep, as_json=args.json)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from agent.replay import replay, render_report
+
+    outcome = replay(args.run_dir, args.repo)
+    print(json.dumps(outcome, indent=2) if args.json else render_report(outcome))
+    return EXIT_OK if not outcome["differences"] else EXIT_STOPPED
+
+
+def _display():
+    from agent.display import HumanDisplay
+
+    return HumanDisplay()
+
+
+def _error_exit_code(exc: Exception) -> int | None:
+    """Errors the user must fix: config/git/usage -> 2, GLM API (auth, quota, bad request) -> 3."""
+    from agent.errors import GLMError
+
+    if isinstance(exc, GLMError):
+        return EXIT_API
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & {"ConfigError", "GitSafetyError", "UndoError", "ReplayError", "UsageError"}:
+        return EXIT_USAGE
+    return None
+
+
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Live human output of a run: streamed model text, each tool call and its trimmed result, then a summary."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+from agent.turn import Delta
+
+RESULT_LINES = 8
+RESULT_CHARS = 800
+
+
+class HumanDisplay:
+    """Prints as events arrive; never reads the terminal, so it is safe in CI logs too."""
+
+    def __init__(self, out: TextIO | None = None, *, show_reasoning: bool = False):
+        self.out = out or sys.stdout
+        self.show_reasoning = show_reasoning
+        self.color = self.out.isatty()
+        self._streamed = False
+        self._kind: str | None = None
+
+    def delta(self, delta: Delta) -> None:
+        if delta.kind == "content" or (delta.kind == "reasoning" and self.show_reasoning):
+            if delta.kind != self._kind and self._streamed:
+                self._write("\n")
+            text = delta.text.lstrip("\n") if not self._streamed else delta.text
+            self._write(self._dim(text) if delta.kind == "reasoning" else text)
+            self._streamed, self._kind = self._streamed or bool(text), delta.kind
+
+    def event(self, event: dict) -> None:
+        kind = event["type"]
+        if kind == "request":
+            self._streamed, self._kind = False, None
+        elif kind == "response":
+            if not self._streamed and (event.get("content") or "").strip():
+                self._write(event["content"].strip())
+                self._streamed = True
+            if self._streamed:
+                self._write("\n")
+        elif kind == "tool_call":
+            self._line(self._bold(f"→ {event['name']}") + " " + _preview(event["arguments"]))
+        elif kind == "tool_result":
+            self._line(_trim(event["text"], "  ✗ " if event["is_error"] else "  │ "))
+        elif kind == "nudge":
+            self._line(self._dim("(answer without a tool call: asking the model to continue or finish)"))
+        elif kind == "warning":
+            self._line(self._dim(f"(budget warning sent to the model: {event['limit']})"))
+        elif kind == "shortened":
+            self._line(self._dim(f"(context: shortened {len(event['messages'])} old tool results)"))
+
+    def summary(self, result) -> None:
+        """The closing block: stop reason, steps, tokens with the cached share, cost, files, commit."""
+        usage = result.usage
+        prompt, cached = usage.get("prompt_tokens", 0), usage.get("cached_tokens", 0)
+        share = f", {100 * cached // prompt}% cached" if prompt else ""
+        lines = [
+            "",
+            self._bold(f"stop: {result.stop_reason}") + (f" ({result.error})" if result.error else ""),
+            f"steps: {result.steps}",
+            f"tokens: {prompt:,} prompt{share} + {usage.get('completion_tokens', 0):,} completion",
+            f"cost: ${result.cost_usd:.4f}",
+            f"files changed: {', '.join(result.files_changed) or 'none'}",
+            f"commit: {result.commit or 'none'}" + (f" on {result.branch}" if result.branch else ""),
+        ]
+        if result.summary:
+            lines.insert(2, f"summary: {result.summary}")
+        if result.run_dir:
+            lines.append(f"record: {result.run_dir}")
+        self._line("\n".join(lines))
+
+    def _line(self, text: str) -> None:
+        self._write(text + "\n")
+
+    def _write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    def _dim(self, text: str) -> str:
+        return f"\x1b[2m{text}\x1b[0m" if self.color else text
+
+    def _bold(self, text: str) -> str:
+        return f"\x1b[1m{text}\x1b[0m" if self.color else text
+
+
+def _preview(arguments: str, limit: int = 160) -> str:
+    """The call's arguments on one line: a bash command as is, anything else as compact JSON."""
+    try:
+        args = json.loads(arguments or "{}")
+    except ValueError:
+        args = None
+    if isinstance(args, dict) and set(args) <= {"command", "timeout"} and "command" in args:
+        text = str(args["command"])
+    else:
+        text = json.dumps(args, ensure_ascii=False) if args is not None else arguments
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _trim(text: str, prefix: str) -> str:
+    lines = text[:RESULT_CHARS].splitlines() or [""]
+    shown = lines[:RESULT_LINES]
+    hidden = len(text.splitlines()) - len(shown)
+    if hidden > 0 or len(text) > RESULT_CHARS:
+        shown.append(f"… ({hidden} more lines)" if hidden > 0 else "…")
+    return "\n".join(prefix + line for line in shown)
