@@ -1,1 +1,7 @@
 """The tools GLM acts through: file edits, search, shell and git, confined to one workspace."""
+from __future__ import annotations
+
+from tools.base import ToolResult, ToolSettings
+from tools.toolset import build_toolset
+
+__all__ = ["ToolResult", "ToolSettings", "build_toolset"]

@@ -1,0 +1,33 @@
+"""Types shared by every tool: the result a call returns, the settings, and the model-fixable error."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a tool call returns to the loop; `finish_summary` is set only when finish was accepted."""
+
+    text: str
+    is_error: bool = False
+    finish_summary: str | None = None
+
+
+class ToolSettings(BaseModel):
+    """Knobs of the toolset, validated once by the config layer and passed in."""
+
+    bash_timeout_default: int = Field(120, gt=0)
+    bash_timeout_max: int = Field(600, gt=0)
+    output_limit: int = Field(30000, gt=1000)
+    git_user_name: str = "glm-agent"
+    git_user_email: str = "glm-agent@localhost"
+    protected: list[str] = Field(default_factory=list)
+    extra_env_remove: list[str] = Field(
+        default_factory=lambda: ["ZAI_API_KEY", "ZHIPUAI_API_KEY", "GLM_API_KEY", "OPENAI_API_KEY"]
+    )
+
+
+class ToolError(Exception):
+    """A failure the model can fix: reported back to it as an error result, never raised to the loop."""

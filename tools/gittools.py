@@ -1,0 +1,114 @@
+"""git_status, git_diff, git_log and git_commit through gitpython, on the workspace's repository."""
+from __future__ import annotations
+
+import git
+from pydantic import Field
+
+from tools.base import ToolError
+from tools.registry import ToolArgs
+from tools.workspace import Workspace
+
+GIT_TIMEOUT = 120
+
+
+class GitStatus(ToolArgs):
+    """Show the branch and changed, staged and untracked files (git status --short)."""
+
+
+class GitDiff(ToolArgs):
+    """Show uncommitted changes as a unified diff: unstaged by default, staged=true for the index. Use it to review
+    your edits before finishing or committing."""
+
+    path: str | None = Field(None, description="Limit to this file or folder")
+    staged: bool = Field(False, description="Show staged changes instead")
+
+
+class GitLog(ToolArgs):
+    """Show recent commits (hash, date, author, subject)."""
+
+    n: int = Field(10, ge=1, le=200, description="Number of commits")
+
+
+class GitCommit(ToolArgs):
+    """Commit changes: the given paths, or every changed and new file that is not ignored. Only when the task asks
+    for a commit; never commit ignored or generated files."""
+
+    message: str = Field(min_length=1, description="Commit message")
+    paths: list[str] | None = Field(None, description="Files to commit (default: all changes)")
+
+
+class GitTools:
+    """The git tools bound to a workspace (a missing repository is a tool error, not a crash)."""
+
+    def __init__(self, workspace: Workspace):
+        self.ws = workspace
+
+    def git_status(self, args: GitStatus) -> str:
+        out = self._git("status", "--short", "--branch", "--untracked-files=all")
+        return out if "\n" in out else out + "\n(clean: nothing to commit)"
+
+    def git_diff(self, args: GitDiff) -> str:
+        command = ["diff", "--no-color", "--no-ext-diff", "--stat", "--patch"]
+        if args.staged:
+            command.append("--cached")
+        if args.path:
+            command += ["--", self.ws.rel(self.ws.resolve(args.path))]
+        out = self._git(*command)
+        if not out:
+            untracked = "" if args.staged else self._git("ls-files", "--others", "--exclude-standard")
+            note = f"\nUntracked (new) files, not shown in the diff:\n{untracked}" if untracked else ""
+            return ("No staged changes." if args.staged else "No unstaged changes.") + note
+        return _truncate(out, self.ws.settings.output_limit)
+
+    def git_log(self, args: GitLog) -> str:
+        try:
+            return self._git("log", f"-n{args.n}", "--date=short", "--format=%h %ad %an: %s") or "(no commits)"
+        except ToolError as exc:
+            if "does not have any commits" in str(exc):
+                return "(no commits yet)"
+            raise
+
+    def git_commit(self, args: GitCommit) -> str:
+        if args.paths:
+            rels = [self.ws.rel(self.ws.resolve(path)) for path in args.paths]
+            self._git("add", "--", *rels)
+        else:
+            self._git("add", "--all")
+        if not self._git("diff", "--cached", "--name-only"):
+            raise ToolError("nothing to commit: no changes are staged (check git_status).")
+        identity = []
+        for key, default in (("user.name", self.ws.settings.git_user_name),
+                             ("user.email", self.ws.settings.git_user_email)):
+            if not self._config(key):
+                identity += ["-c", f"{key}={default}"]
+        self._git(*identity, "commit", "--quiet", "-m", args.message)
+        return self._git("show", "--stat", "--format=Committed %h on %D: %s", "HEAD")
+
+    def _config(self, key: str) -> str:
+        try:
+            return self._git("config", "--get", key)
+        except ToolError:
+            return ""
+
+    def _git(self, *args: str) -> str:
+        try:
+            return git.Git(str(self.ws.root)).execute(
+                ["git", *args], kill_after_timeout=GIT_TIMEOUT, strip_newline_in_stdout=True)
+        except git.GitCommandError as exc:
+            detail = str(exc.stderr or exc.stdout or "").strip()
+            detail = detail.removeprefix("stderr:").strip().strip("'").strip()
+            raise ToolError(f"git {_subcommand(args)} failed: {detail}") from None
+
+
+def _subcommand(args: tuple[str, ...]) -> str:
+    words = list(args)
+    while words[:1] == ["-c"]:
+        words = words[2:]
+    return words[0] if words else ""
+
+
+def _truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n[... {len(text) - limit:,} characters omitted; pass path= to see one file ...]\n{text[-half:]}"

@@ -1,0 +1,126 @@
+"""The Toolset: typed tools registered by name, their wire schemas, and a dispatch that never raises."""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.json_schema import GenerateJsonSchema
+
+from tools.arguments import ArgumentError, parse_arguments
+from tools.base import ToolError, ToolResult
+
+_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+class ToolArgs(BaseModel):
+    """Base of every argument model: its docstring is the tool description, unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class _QuietSchema(GenerateJsonSchema):
+    """Schemas without titles, and optional values typed as their plain type (vLLM coerces anyOf/null)."""
+
+    def field_title_should_be_set(self, schema) -> bool:
+        return False
+
+    def nullable_schema(self, schema):
+        return self.generate_inner(schema["schema"])
+
+    def default_schema(self, schema):
+        out = super().default_schema(schema)
+        if out.get("default", 0) is None:
+            out.pop("default")
+        return out
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One model-callable tool: its wire name, argument model and implementation."""
+
+    name: str
+    args: type[ToolArgs]
+    run: Callable[[ToolArgs], "str | ToolResult"]
+
+    def schema(self) -> dict:
+        parameters = self.args.model_json_schema(schema_generator=_QuietSchema)
+        parameters.pop("title", None)
+        description = " ".join((parameters.pop("description", None) or "").split())
+        return {"type": "function", "function": {"name": self.name, "description": description, "parameters": parameters}}
+
+    def string_fields(self) -> frozenset[str]:
+        props = self.args.model_json_schema(schema_generator=_QuietSchema).get("properties", {})
+        return frozenset(key for key, prop in props.items() if prop.get("type") == "string")
+
+
+class Toolset:
+    """Tools in a fixed order; dispatch turns every model-fixable problem into an error result."""
+
+    def __init__(self, tools: list[Tool], changed_paths: Callable[[], list[str]]):
+        for tool in tools:
+            if not _NAME.match(tool.name):
+                raise ValueError(f"invalid tool name {tool.name!r}")
+        self._tools = {tool.name: tool for tool in tools}
+        self._changed_paths = changed_paths
+        self._schemas = [tool.schema() for tool in tools]
+        self._strings = {tool.name: tool.string_fields() for tool in tools}
+
+    def schemas(self) -> list[dict]:
+        return [dict(schema, function=dict(schema["function"])) for schema in self._schemas]
+
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def changed_paths(self) -> list[str]:
+        return self._changed_paths()
+
+    def dispatch(self, name: str, arguments: str | None) -> ToolResult:
+        tool = self._tools.get(name)
+        if tool is None:
+            return ToolResult(self._unknown(name), is_error=True)
+        try:
+            parsed = parse_arguments(arguments, self._strings[name], name)
+        except ArgumentError as exc:
+            return ToolResult(f"Invalid arguments for {name}: {exc}", is_error=True)
+        try:
+            args = tool.args.model_validate(parsed.args)
+        except ValidationError as exc:
+            return ToolResult(f"Invalid arguments for {name}: {_explain(exc, tool.args)}", is_error=True)
+        try:
+            outcome = tool.run(args)
+        except ToolError as exc:
+            return ToolResult(f"Error: {exc}", is_error=True)
+        except Exception as exc:  # a tool bug must not kill the run; the model may route around it
+            return ToolResult(f"Error: {name} failed unexpectedly: {type(exc).__name__}: {exc}", is_error=True)
+        result = outcome if isinstance(outcome, ToolResult) else ToolResult(outcome)
+        if parsed.note:
+            result = ToolResult(f"{result.text}\n(note: {parsed.note})", result.is_error, result.finish_summary)
+        return result
+
+    def _unknown(self, name: str) -> str:
+        close = difflib.get_close_matches(str(name), list(self._tools), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        return f"Unknown tool '{name}'.{hint} Available tools: {', '.join(self._tools)}."
+
+
+def _explain(error: ValidationError, model: type[ToolArgs]) -> str:
+    fields = model.model_fields
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "(arguments)"
+        kind = item["type"]
+        if kind == "missing":
+            problems.append(f"missing required field '{field}'")
+        elif kind == "extra_forbidden":
+            problems.append(f"unknown field '{field}' (this tool takes: {', '.join(fields)})")
+        else:
+            problems.append(f"field '{field}': {item['msg']} (got {_short(item.get('input'))})")
+    return "; ".join(problems) + "."
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,163 @@
+"""bash: one fresh, non-interactive bash process per call, killed with all its children on timeout."""
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import select
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+from pydantic import Field, create_model
+
+from tools.base import ToolError, ToolResult
+from tools.guard import check_command
+from tools.registry import ToolArgs
+from tools.workspace import Workspace
+
+EXIT_GRACE = 1.0  # seconds to wait for output after bash exits while a background child holds the pipe
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+
+
+class Bash(ToolArgs):
+    """Run a shell command with bash in the repo root and get its output (stdout and stderr) and exit code. Each
+    call is a fresh process: cd, exports and variables do not persist, and stdin is closed (no interactive
+    prompts). Use it for tests, builds and git commands the git tools lack; use read_file, grep, glob and
+    edit_file rather than cat, find, sed or echo > file. Destructive git commands are refused."""
+
+    command: str = Field(description="The bash command line")
+    timeout: int = Field(120, gt=0, description="Seconds before the command and its children are killed")
+
+    @classmethod
+    def configured(cls, default: int, maximum: int) -> type[Bash]:
+        """This model with the timeout default and maximum of the run's settings in its schema."""
+        timeout = (int, Field(default, gt=0, description=f"Seconds before the command and its children are killed "
+                                                         f"(at most {maximum})"))
+        return create_model("Bash", __base__=cls, __doc__=cls.__doc__, timeout=timeout)
+
+
+@dataclass
+class _Capture:
+    """Head and tail of a stream of bytes, with counts of what lies between."""
+
+    limit: int
+    head: bytearray = field(default_factory=bytearray)
+    tail: bytearray = field(default_factory=bytearray)
+    total: int = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.limit // 2 - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        self.tail += chunk
+        if len(self.tail) > self.limit:
+            del self.tail[: len(self.tail) - self.limit // 2]
+
+    def text(self) -> str:
+        if self.total <= self.limit:
+            return _clean((bytes(self.head) + bytes(self.tail)).decode("utf-8", "replace"))
+        tail = bytes(self.tail[-(self.limit // 2):])
+        omitted = self.total - len(self.head) - len(tail)
+        head = codecs.getincrementaldecoder("utf-8")("replace").decode(bytes(self.head), final=False)
+        tail = tail.lstrip(bytes(range(0x80, 0xC0)))
+        note = f"\n[... {omitted:,} bytes of output omitted (of {self.total:,}); showing the start and the end ...]\n"
+        return _clean(head) + note + _clean(tail.decode("utf-8", "replace"))
+
+
+class Shell:
+    """The bash tool bound to a workspace."""
+
+    def __init__(self, workspace: Workspace):
+        self.ws = workspace
+
+    def bash(self, args: Bash) -> ToolResult:
+        refusal = check_command(args.command, self.ws.root)
+        if refusal:
+            raise ToolError(refusal)
+        settings = self.ws.settings
+        timeout = min(args.timeout, settings.bash_timeout_max)
+        capped = f"[timeout capped at the maximum of {timeout}s]\n" if args.timeout > timeout else ""
+        proc = subprocess.Popen(
+            ["bash", "-c", args.command], cwd=self.ws.root, env=self._env(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        capture = _Capture(settings.output_limit)
+        started = time.monotonic()
+        with proc:
+            ending = _pump(proc, capture, started + timeout)
+            if ending != "eof":
+                _kill_group(proc.pid)
+                _drain(proc, capture)
+            code = proc.wait()
+        output = capture.text().rstrip("\n") or "(no output)"
+        if ending == "timeout":
+            return ToolResult(
+                f"{capped}{output}\n[timed out after {timeout}s: the command and all its child processes were "
+                "killed. Use a longer timeout, or run long jobs in the background with output to a file.]",
+                is_error=True,
+            )
+        note = ""
+        if ending == "held":
+            note = ("\n[background processes still held the output open after bash exited and were killed; to "
+                    "keep a process running, redirect its output: cmd > file.log 2>&1 &]")
+        status = f"[exit code {code}]" if code >= 0 else f"[killed by signal {-code}]"
+        return ToolResult(f"{capped}{output}{note}\n{status}", is_error=code != 0)
+
+    def _env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in set(self.ws.settings.extra_env_remove)}
+        env.update(PAGER="cat", GIT_PAGER="cat", TERM="dumb", GIT_TERMINAL_PROMPT="0", GIT_EDITOR="true",
+                   EDITOR="true", DEBIAN_FRONTEND="noninteractive", NO_COLOR="1")
+        return env
+
+
+def _pump(proc: subprocess.Popen, capture: _Capture, deadline: float) -> str:
+    """Read until EOF ("eof"), the deadline ("timeout"), or bash gone but its pipe still held ("held")."""
+    fd = proc.stdout.fileno()
+    exited_at = None
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            return "timeout"
+        ready, _, _ = select.select([fd], [], [], min(deadline - now, 0.1))
+        if ready:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return "eof"
+            capture.add(chunk)
+        if proc.poll() is not None:
+            exited_at = exited_at or now
+            if now - exited_at > EXIT_GRACE:
+                return "held"
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _drain(proc: subprocess.Popen, capture: _Capture, limit: float = 1.0) -> None:
+    """Collect what the killed processes left in the pipe, without waiting on an escaped holder."""
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return
+            capture.add(chunk)
+
+
+def _clean(text: str) -> str:
+    """Terminal noise out: colour codes, and carriage-return progress redraws (the last state stays)."""
+    text = _ANSI.sub("", text).replace("\r\n", "\n")
+    if "\r" not in text:
+        return text
+    return "\n".join(line.rsplit("\r", 1)[-1] if "\r" in line.rstrip("\r") else line.rstrip("\r")
+                     for line in text.split("\n"))

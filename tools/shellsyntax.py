@@ -1,0 +1,105 @@
+"""Shell command-line syntax, just enough to find every simple command: segments, substitutions, comments."""
+from __future__ import annotations
+
+import re
+import shlex
+
+SUBST = "__glm_subst__"
+_OPERATOR = re.compile(r"[<>]+&?|&[<>]+|[;&|()]+")
+
+
+def segments(line: str) -> list[list[str]]:
+    """Words of each simple command, split at ; && || | & ( ) and with redirections removed."""
+    try:
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        lexer.commenters = ""
+        tokens = list(lexer)
+    except ValueError:  # unbalanced quotes: bash will refuse to run it, but check the plain words anyway
+        tokens = re.findall(r"[;&|()<>]+|[^\s;&|()<>]+", line.replace('"', " ").replace("'", " "))
+    segments, words, skip_next = [], [], False
+    for token in tokens:
+        if skip_next:
+            skip_next = False
+            continue
+        if not token or not set(token) <= set(";&|()<>"):
+            words.append(token)
+            continue
+        for part in _OPERATOR.findall(token):
+            if "<" in part or ">" in part:  # a redirection: drop it, its target and an fd number before it
+                if words and words[-1].isdigit():
+                    words.pop()
+                skip_next = True
+            elif words:
+                segments.append(words)
+                words = []
+    if words:
+        segments.append(words)
+    return segments
+
+
+def extract_substitutions(line: str) -> tuple[str, list[str]]:
+    """The line with $(...), `...`, <(...) replaced by a placeholder word, comments dropped, newlines as ';'."""
+    out, inner = [], []
+    index, quote, word_start = 0, None, True
+    while index < len(line):
+        char = line[index]
+        if quote == "'":
+            quote = None if char == "'" else quote
+            out.append(char)
+            index += 1
+            continue
+        if char == "\\" and index + 1 < len(line):
+            out.append(line[index:index + 2])
+            index += 2
+            word_start = False
+            continue
+        if line.startswith("$(", index) or (quote is None and line[index:index + 2] in ("<(", ">(")):
+            end = _closing(line, index + 2)
+            inner.append(line[index + 2:end])
+            out.append(SUBST if quote else f" {SUBST} ")
+            index = end + 1
+            continue
+        if char == "`":
+            end = line.find("`", index + 1)
+            end = len(line) if end == -1 else end
+            inner.append(line[index + 1:end])
+            out.append(SUBST if quote else f" {SUBST} ")
+            index = end + 1
+            continue
+        if char in "'\"" and quote is None:
+            quote = char
+        elif char == '"' and quote == '"':
+            quote = None
+        elif quote is None and char == "#" and word_start:
+            newline = line.find("\n", index)
+            index = len(line) if newline == -1 else newline
+            continue
+        out.append(" ; " if char == "\n" and quote is None else char)
+        word_start = quote is None and (char.isspace() or char in ";&|()")
+        index += 1
+    return "".join(out), inner
+
+
+def _closing(line: str, start: int) -> int:
+    """Index of the ')' closing a '(' opened just before `start` (quotes respected), or len(line)."""
+    depth, quote, index = 1, None, start
+    while index < len(line):
+        char = line[index]
+        if quote:
+            if char == quote:
+                quote = None
+            elif char == "\\" and quote == '"':
+                index += 1
+        elif char == "\\":
+            index += 1
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    return len(line)

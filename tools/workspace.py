@@ -1,0 +1,105 @@
+"""Path resolution confined to the workspace root, the protected-path check, and atomic writes."""
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from fnmatch import fnmatch
+from pathlib import Path, PurePosixPath
+
+from tools.base import ToolError, ToolSettings
+
+
+class Workspace:
+    """The repo root every path must stay inside, plus the settings the tools share."""
+
+    def __init__(self, root: Path, settings: ToolSettings):
+        self.root = Path(root).resolve()
+        self.settings = settings
+
+    def resolve(self, path: str) -> Path:
+        """The real path for a model-given path, refusing anything that leaves the root."""
+        text = (path or "").strip()
+        if not text:
+            raise ToolError("path is empty; give a path relative to the repository root, e.g. 'src/app.py'.")
+        if "\x00" in text:
+            raise ToolError("path contains a NUL byte.")
+        if text.startswith("~"):
+            raise ToolError(f"'{text}': '~' is not expanded; give a path inside the repository {self.root}.")
+        given = Path(text)
+        joined = given if given.is_absolute() else self.root / given
+        lexical = Path(os.path.normpath(joined))
+        if not _inside(lexical, self.root):
+            raise ToolError(
+                f"'{text}' is outside the workspace {self.root}; every path must stay inside the repository."
+            )
+        real = lexical.resolve()
+        if not _inside(real, self.root):
+            raise ToolError(
+                f"'{text}' leads outside the workspace {self.root} through a symlink (to {real}); refused."
+            )
+        try:
+            mode = real.stat().st_mode
+        except OSError:
+            return real
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise ToolError(f"'{text}' is a device, FIFO or socket, not a regular file; refused.")
+        return real
+
+    def rel(self, real: Path) -> str:
+        """Repo-relative POSIX form of a resolved path ('.' for the root)."""
+        return Path(real).relative_to(self.root).as_posix() or "."
+
+    def check_writable(self, real: Path) -> None:
+        """Refuse writes into .git and into paths the run was told to leave alone."""
+        rel = self.rel(real)
+        if rel == ".git" or rel.startswith(".git/"):
+            raise ToolError(f"'{rel}' is inside .git; git internals are never edited directly. Use the git tools.")
+        for pattern in self.settings.protected:
+            if matches_protected(rel, pattern):
+                raise ToolError(
+                    f"'{rel}' is protected (matches '{pattern}'): this run may not modify it. "
+                    "Change the code under test instead; only a human can lift this with --allow-test-edits."
+                )
+
+
+def matches_protected(rel: str, pattern: str) -> bool:
+    """Glob match against the path, any of its parent directories, or (for slash-free globs) any component."""
+    pattern = pattern.strip().rstrip("/")
+    if not pattern:
+        return False
+    parts = PurePosixPath(rel).parts
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    candidates = [pattern, pattern[3:]] if pattern.startswith("**/") else [pattern]
+    for glob in candidates:
+        if any(fnmatch(prefix, glob) for prefix in prefixes):
+            return True
+        if "/" not in glob and any(fnmatch(part, glob) for part in parts):
+            return True
+    return False
+
+
+def atomic_write(real: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder and rename it over the target, keeping its mode."""
+    real.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(real.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, real)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
