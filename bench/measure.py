@@ -17,6 +17,19 @@ from subjects import Subject
 TIMEOUT = 300.0
 
 
+class RecordingStandIn(StandIn):
+    """The stand-in, also keeping the usage it reported for each request (the cache accounting is its own)."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.usages: list[dict] = []
+
+    def _usage(self, body: dict, reply) -> dict:
+        usage = super()._usage(body, reply)
+        self.usages.append(usage)
+        return usage
+
+
 def task_text(n: int, command: str) -> str:
     return f"Benchmark: run `{command}` with the bash tool {n} times, one call per step, then finish."
 
@@ -49,7 +62,7 @@ def run_once(subject: Subject, n: int, command: str) -> dict:
         answered.append(time.monotonic())
         return reply
 
-    with tempfile.TemporaryDirectory(prefix="glm-bench-") as tmp, StandIn(responder=responder, latency=0.0) as server:
+    with tempfile.TemporaryDirectory(prefix="glm-bench-") as tmp, RecordingStandIn(responder=responder, latency=0.0) as server:
         scratch = Path(tmp)
         repo = make_repo(scratch / "repo")
         launch = subject.launch(server, repo, task_text(n, command), scratch)
@@ -71,6 +84,7 @@ def run_once(subject: Subject, n: int, command: str) -> dict:
             "peak_rss_mib": usage.ru_maxrss / 1024,
             "launch_to_first_s": arrivals[0] - started if arrivals else None,
             "last_to_exit_s": ended - answered[-1] if answered else None,
+            "step_gaps_s": [arrivals[k + 1] - answered[k] for k in range(len(arrivals) - 1)],
             "request_bytes": [wire_bytes(body) for body in requests],
             "prompt_tokens": [u["prompt_tokens"] for u in usages],
             "cached_tokens": [u["cached_tokens"] for u in usages],

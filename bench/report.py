@@ -20,6 +20,8 @@ ROWS = (  # (figure, label, format)
     ("first_request_tokens", "first request (~tokens, chars/4)", "{:.0f}"),
     ("growth_bytes_per_step", "request growth per step (bytes)", "{:.0f}"),
     ("cached_share", "cached share of prompt, step 2+", "{:.1%}"),
+    ("prefix_reuse", "previous prompt reused as cache, step 2+", "{:.1%}"),
+    ("client_gap_ms", "client time per step, median, incl. command (ms)", "{:.1f}"),
 )
 
 
@@ -34,6 +36,12 @@ def _slope(points: list[tuple[int, float]]) -> float:
 def _cached_share(sample: dict) -> float:
     prompt = sum(sample["prompt_tokens"][1:])
     return sum(sample["cached_tokens"][1:]) / prompt if prompt else float("nan")
+
+
+def _prefix_reuse(sample: dict) -> float:
+    """Cached tokens over the previous request's prompt: 100% when history is append-only and byte-stable."""
+    previous = sum(sample["prompt_tokens"][:-1])
+    return sum(sample["cached_tokens"][1:]) / previous if previous else float("nan")
 
 
 def summarize(samples: list[dict], cost: dict) -> dict:
@@ -57,6 +65,8 @@ def summarize(samples: list[dict], cost: dict) -> dict:
         "first_request_tokens": first_bytes / 4,
         "growth_bytes_per_step": median((s["request_bytes"][-1] - s["request_bytes"][0]) / s["n"] for s in largest),
         "cached_share": median(_cached_share(s) for s in largest) if max(by_n) > 0 else float("nan"),
+        "prefix_reuse": median(_prefix_reuse(s) for s in largest) if max(by_n) > 0 else float("nan"),
+        "client_gap_ms": 1000 * median(gap for s in good for gap in s["step_gaps_s"]),
         "failed_runs": len(samples) - len(good),
     }
     return summary
