@@ -137,14 +137,13 @@ class GLMClient:
 
     def _read_stream(self, response: httpx.Response, builder: TurnBuilder) -> None:
         decoder = SSEDecoder()
+        done = False
         try:
-            for chunk in response.iter_bytes():
-                for data in decoder.feed(chunk):
-                    if self._frame(data, builder):
-                        return
-            for data in decoder.close():
-                if self._frame(data, builder):
-                    return
+            for chunk in response.iter_bytes():  # read on after [DONE] so the connection can be reused
+                if not done:
+                    done = any(self._frame(data, builder) for data in decoder.feed(chunk))
+            if done or any(self._frame(data, builder) for data in decoder.close()):
+                return
         except UnicodeDecodeError:
             raise self._redacted(errors.StreamInterruptedError, "stream frame is not valid UTF-8",
                                  builder) from None

@@ -23,11 +23,13 @@ class HumanDisplay:
 
     def delta(self, delta: Delta) -> None:
         if delta.kind == "content" or (delta.kind == "reasoning" and self.show_reasoning):
+            text = delta.text if delta.kind == self._kind else delta.text.lstrip()
+            if not text:
+                return  # GLM often sends a bare "\n" of content beside tool calls
             if delta.kind != self._kind and self._streamed:
                 self._write("\n")
-            text = delta.text.lstrip("\n") if not self._streamed else delta.text
             self._write(self._dim(text) if delta.kind == "reasoning" else text)
-            self._streamed, self._kind = self._streamed or bool(text), delta.kind
+            self._streamed, self._kind = True, delta.kind
 
     def event(self, event: dict) -> None:
         kind = event["type"]
@@ -54,7 +56,7 @@ class HumanDisplay:
         """The closing block: stop reason, steps, tokens with the cached share, cost, files, commit."""
         usage = result.usage
         prompt, cached = usage.get("prompt_tokens", 0), usage.get("cached_tokens", 0)
-        share = f", {100 * cached // prompt}% cached" if prompt else ""
+        share = f" ({100 * cached // prompt}% cached)" if prompt else ""
         lines = [
             "",
             self._bold(f"stop: {result.stop_reason}") + (f" ({result.error})" if result.error else ""),
@@ -65,7 +67,7 @@ class HumanDisplay:
             f"commit: {result.commit or 'none'}" + (f" on {result.branch}" if result.branch else ""),
         ]
         if result.summary:
-            lines.insert(2, f"summary: {result.summary}")
+            lines.insert(2, "summary: " + result.summary.strip().replace("\n", "\n         "))
         if result.run_dir:
             lines.append(f"record: {result.run_dir}")
         self._line("\n".join(lines))

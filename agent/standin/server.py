@@ -21,7 +21,7 @@ from agent.standin.validate import KNOWN_MODELS, check_auth, check_body
 
 GENERAL, CODING, OPENAI = "/api/paas/v4", "/api/coding/paas/v4", "/v1"
 PATHS = {prefix + "/chat/completions" for prefix in (GENERAL, CODING, OPENAI)}
-_REMEMBERED_PROMPTS = 16
+_REMEMBERED_PROMPTS = 8
 
 
 class StandIn:
@@ -223,7 +223,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_POST(self) -> None:
-        self.server.standin.serve(self)  # type: ignore[attr-defined]
+        try:
+            self.server.standin.serve(self)  # type: ignore[attr-defined]
+        except (BrokenPipeError, ConnectionResetError):  # the client hung up (timeout test, killed run)
+            self.close_connection = True
 
     def do_GET(self) -> None:
         _send(self, 404, "application/json", render.error_body("zai", 404, "404", "use POST .../chat/completions"))
@@ -275,6 +278,8 @@ def _abort(h: _Handler) -> None:
 
 def _common_prefix(a: str, b: str) -> int:
     """Length of the longest common prefix, by binary search over C-level slice comparisons."""
+    if a.startswith(b):  # the usual agent case: this prompt extends an earlier one
+        return len(b)
     lo, hi = 0, min(len(a), len(b))
     while lo < hi:
         mid = (lo + hi + 1) // 2
