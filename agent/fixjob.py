@@ -1,0 +1,270 @@
+"""`glm-agent fix`: make a failing check command pass; the job succeeds only when the check really passes.
+
+Exit codes: 0 the check passes (fixed, or nothing to fix); 4 the check still fails at the end; otherwise as
+`glm-agent run` (1 stopped, 2 usage/config/git, 3 API error, 130 interrupted).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PROTECTED = ["tests/**", "test_*.py", "*_test.py", "conftest.py", ".github/**", ".gitlab-ci.yml", ".ci/**"]
+EXIT_CHECK_FAILING = 4
+OUTPUT_TAIL = 8000
+
+
+@dataclass
+class CheckRun:
+    """One run of the check command."""
+
+    command: str
+    exit_code: int
+    duration_s: float
+    output: str
+    timed_out: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+    def as_dict(self) -> dict:
+        return {"exit_code": self.exit_code, "duration_s": self.duration_s, "timed_out": self.timed_out}
+
+
+def run_check(command: str, cwd: Path, timeout: float) -> CheckRun:
+    """Run the check in its own process group (all of it killed on timeout), secrets removed from its env."""
+    from agent.runner import SECRET_ENV
+
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+    started = time.monotonic()
+    proc = subprocess.Popen(command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    timed_out = False
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # stragglers the check left behind
+        except (ProcessLookupError, PermissionError):
+            pass
+    text = out.decode("utf-8", errors="replace")
+    if len(text) > OUTPUT_TAIL:
+        text = f"[... {len(text) - OUTPUT_TAIL} earlier characters cut ...]\n" + text[-OUTPUT_TAIL:]
+    return CheckRun(command, proc.returncode, round(time.monotonic() - started, 2), text.rstrip(), timed_out)
+
+
+class FixGate:
+    """The finish gate: reruns the check; refuses finish while it fails, up to `max_attempts` times."""
+
+    def __init__(self, command: str, repo: Path, timeout: float, max_attempts: int, config):
+        self.command, self.repo, self.timeout, self.max_attempts = command, repo, timeout, max_attempts
+        self.config = config
+        self.attempts = 0
+        self.last: CheckRun | None = None
+        self.gave_up = False
+
+    def __call__(self, summary: str) -> str | None:
+        from prompts import render
+
+        self.attempts += 1
+        self.last = run_check(self.command, self.repo, self.timeout)
+        if self.last.passed:
+            return None
+        if self.attempts >= self.max_attempts:
+            # End the run now: finish goes through, and the run is reported as check_failed. The failing
+            # attempt stays uncommitted on the work branch for a human to look at.
+            self.gave_up = True
+            self.config.git.commit = False
+            return None
+        return render("fix_gate", check=vars(self.last), attempt=self.attempts, max_attempts=self.max_attempts)
+
+
+def fix(args: argparse.Namespace) -> int:
+    from agent.cli import config_from_args, report
+    from agent.loop import RunResult
+    from agent.runner import Job, run_job
+
+    config = config_from_args(args)
+    repo = args.repo.resolve()
+    before = run_check(args.check, repo, args.check_timeout)
+    if before.passed:
+        result = RunResult(stop_reason="nothing_to_fix", summary=f"nothing to fix: `{args.check}` passes",
+                           extra=_extra(before, before, 0, []))
+        _emit(result, args, before, before, diffstat="")
+        return 0
+    protected = ([] if args.allow_test_edits else DEFAULT_PROTECTED) + list(args.protect)
+    gate = FixGate(args.check, repo, args.check_timeout, args.max_attempts, config)
+    run_id = _run_id(args.check)
+    job = Job(args.task or f"Make the failing check pass: {args.check}", repo, config, template="fix_task.j2",
+              template_vars={"check": vars(before), "protected": protected, "max_attempts": args.max_attempts},
+              finish_gate=gate, protected=protected, branch=_branch(args, config, run_id), run_id=run_id)
+    display = None if args.json else _display()
+    result = run_job(job, display=display)
+    after = _check_after(result, gate, args, repo)
+    update = {"extra": {**result.extra, **_extra(before, after, gate.attempts, _test_files(result.files_changed))}}
+    if gate.gave_up:
+        update.update(stop_reason="check_failed",
+                      error=f"the check still fails after {gate.attempts} finish attempts")
+    result = result.model_copy(update=update)
+    _rewrite_record(result)
+    code = report(result, args, display)
+    _emit(result, args, before, after, diffstat=_diffstat(repo, run_id), printed=True)
+    if result.stop_reason in ("interrupted", "api_error"):
+        return code
+    if after is not None and not after.passed:
+        return EXIT_CHECK_FAILING
+    return code
+
+
+def _check_after(result, gate: FixGate, args, repo: Path) -> CheckRun | None:
+    """The check's state at the end: the gate's last run when finish ended the job, else one more run."""
+    if result.stop_reason == "interrupted":
+        return None
+    if result.stop_reason == "finished" and gate.last is not None:
+        return gate.last
+    return run_check(args.check, repo, args.check_timeout)
+
+
+def _extra(before: CheckRun, after: CheckRun | None, attempts: int, test_files: list[str]) -> dict:
+    return {"check_command": before.command, "check_before": before.as_dict(),
+            "check_after": after.as_dict() if after else None, "attempts": attempts,
+            "test_files_changed": test_files}
+
+
+def _test_files(paths: list[str]) -> list[str]:
+    from tools.workspace import matches_protected
+
+    return [p for p in paths if any(matches_protected(p, pattern) for pattern in DEFAULT_PROTECTED)]
+
+
+def _run_id(check: str) -> str:
+    from agent.records import new_run_id
+
+    return new_run_id(f"fix {check}")
+
+
+def _branch(args, config, run_id: str) -> str | None:
+    from agent.records import slugify
+
+    if args.no_branch or not config.git.branch:
+        return None
+    return args.branch or f"glm-agent/fix-{slugify(args.check, 24)}-{secrets.token_hex(2)}"
+
+
+def _rewrite_record(result) -> None:
+    """Add the fix verdict to the run's records (the runner wrote them before the verdict was known)."""
+    from agent.records import Recorder
+
+    if not result.run_dir:
+        return
+    recorder = Recorder(Path(result.run_dir))
+    try:
+        recorder({"type": "fix", "stop_reason": result.stop_reason, "error": result.error, **result.extra})
+        recorder.write_result(result.model_dump(mode="json"))
+    finally:
+        recorder.close()
+
+
+def _diffstat(repo: Path, run_id: str) -> str:
+    from agent.gitsafety import Git
+
+    git = Git(repo)
+    start, end = git.ref_path(run_id, "worktree"), git.ref_path(run_id, "end-worktree")
+    if not (git.rev(start) and git.rev(end)):
+        return ""
+    return git.run("diff", "--stat", start, end, check=False)
+
+
+def _emit(result, args, before: CheckRun, after: CheckRun | None, *, diffstat: str, printed: bool = False) -> None:
+    """Print (unless the CLI report already did) and write the Markdown summary where asked."""
+    if not printed:
+        if args.json:
+            import json
+
+            print(json.dumps(result.model_dump(mode="json"), indent=2))
+        else:
+            print(f"nothing to fix: `{args.check}` passes (exit 0 in {before.duration_s:.1f}s)")
+    target = args.summary_md or os.environ.get("GITHUB_STEP_SUMMARY")
+    if target:
+        mode = "w" if args.summary_md else "a"  # GitHub expects the step summary file to be appended to
+        with open(target, mode, encoding="utf-8") as handle:
+            handle.write(markdown(result, before, after, diffstat) + "\n")
+
+
+def markdown(result, before: CheckRun, after: CheckRun | None, diffstat: str) -> str:
+    """The summary for a PR comment or $GITHUB_STEP_SUMMARY: what failed, what changed, check result, cost."""
+    passed = after is not None and after.passed
+    title = ("nothing to fix" if result.stop_reason == "nothing_to_fix"
+             else "check fixed" if passed and result.stop_reason == "finished" else "check still failing")
+    extra = result.extra
+    lines = [f"## glm-agent fix: {title}", "", f"Check: `{before.command}`", "",
+             "| | exit code | duration |", "|---|---|---|",
+             f"| before | {before.exit_code}{' (timed out)' if before.timed_out else ''} | {before.duration_s:.1f}s |"]
+    if after is not None:
+        lines.append(f"| after | {after.exit_code}{' (timed out)' if after.timed_out else ''} | {after.duration_s:.1f}s |")
+    lines.append("")
+    if result.stop_reason != "nothing_to_fix":
+        usage = result.usage or {}
+        lines += [f"Stop reason: `{result.stop_reason}`; finish attempts checked: {extra.get('attempts', 0)}; "
+                  f"steps: {result.steps}; tokens: {usage.get('total_tokens', 0)}; cost: ${result.cost_usd:.4f}"]
+        if result.branch or result.commit:
+            lines.append(f"Branch: `{result.branch or '-'}`; commit: `{(result.commit or 'none')[:12]}`")
+        if result.summary:
+            lines += ["", "### What changed", "", result.summary]
+        if diffstat:
+            lines += ["", "```", diffstat, "```"]
+        if extra.get("test_files_changed"):
+            lines += ["", "**Test or CI files changed:** " + ", ".join(f"`{p}`" for p in extra["test_files_changed"])]
+        if result.error:
+            lines += ["", f"Error: {result.error}"]
+    lines += ["", "<details><summary>What failed (check output before the fix)</summary>", "", "```",
+              before.output[-3000:], "```", "</details>"]
+    return "\n".join(lines)
+
+
+def _display():
+    from agent.display import HumanDisplay
+
+    return HumanDisplay()
+
+
+def register(subparsers) -> None:
+    from agent.cli import add_common_options
+
+    parser = subparsers.add_parser(
+        "fix", help="make a failing check command pass (CI fix-ups)",
+        description="Run CHECK; if it fails, let GLM fix the code until it passes. finish is accepted only when "
+                    "the check passes. Exit 0 check passes (or nothing to fix), 4 check still failing at the end, "
+                    "1 stopped, 2 usage/config/git error, 3 API error, 130 interrupted.")
+    parser.add_argument("task", nargs="?", default=None, help="extra instructions (optional)")
+    parser.add_argument("--check", required=True, metavar="CMD", help="the command that must pass, e.g. 'pytest -x'")
+    parser.add_argument("--max-attempts", type=int, default=3, metavar="N",
+                        help="finish attempts checked before the job ends as failed (default 3)")
+    parser.add_argument("--check-timeout", type=float, default=600.0, metavar="SECONDS",
+                        help="time limit of one check run (default 600)")
+    parser.add_argument("--protect", action="append", default=[], metavar="GLOB",
+                        help="extra paths the agent may not edit (repeatable)")
+    parser.add_argument("--allow-test-edits", action="store_true",
+                        help="lift the default protection of tests and CI configuration")
+    parser.add_argument("--summary-md", type=Path, metavar="FILE",
+                        help="write a Markdown summary here (default: append to $GITHUB_STEP_SUMMARY when set)")
+    add_common_options(parser)
+    parser.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.max_attempts < 1:
+        print("glm-agent fix: --max-attempts must be at least 1", file=sys.stderr)
+        return 2
+    return fix(args)

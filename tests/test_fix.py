@@ -1,0 +1,142 @@
+"""`glm-agent fix` end to end: real check commands, real git, the GLM stand-in over loopback."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.cli import main
+from agent.standin import Reply, StandIn
+
+CALC_BUG = "def add(a, b):\n    return a - b\n"
+CALC_FIXED = "def add(a, b):\n    return a + b\n"
+TEST = ("import sys\nsys.path.insert(0, '.')\nimport calc\n"
+        "result = calc.add(2, 3)\nassert result == 5, f'add(2, 3) returned {result}, expected 5'\nprint('ok')\n")
+CHECK = f"{sys.executable} tests/test_calc.py"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def buggy_project(repo: Path) -> Path:
+    (repo / "calc.py").write_text(CALC_BUG)
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_calc.py").write_text(TEST)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "calc with a bug")
+    return repo
+
+
+def tool_results(body: dict) -> list[str]:
+    return [m["content"] for m in body["messages"] if m["role"] == "tool"]
+
+
+def call(name: str, **arguments) -> Reply:
+    return Reply(tool_calls=[(name, arguments)])
+
+
+def careful_fixer(body: dict) -> Reply:
+    """Tries to edit the test, then finishes too early, then fixes the code, then finishes."""
+    step = len(tool_results(body))
+    if step == 0:
+        return call("edit_file", path="tests/test_calc.py", old_string="result == 5", new_string="result == -1")
+    if step == 1:
+        return call("finish", summary="Fixed it (not really).")
+    if step == 2:
+        return call("edit_file", path="calc.py", old_string="a - b", new_string="a + b")
+    return call("finish", summary="add() subtracted; it now adds. Check passes.")
+
+
+@pytest.fixture
+def key(monkeypatch):
+    monkeypatch.setenv("ZAI_API_KEY", "sk-test-fix-0123456789")
+
+
+def run_fix(capsys, repo: Path, server: StandIn, *extra: str) -> tuple[int, dict]:
+    code = main(["fix", "--check", CHECK, "--repo", str(repo), "--base-url", server.base_url, "--json", *extra])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_fix_succeeds_only_after_the_check_passes(repo, key, capsys, tmp_path):
+    buggy_project(repo)
+    summary_md = tmp_path / "summary.md"
+    with StandIn(responder=careful_fixer) as server:
+        code, result = run_fix(capsys, repo, server, "--summary-md", str(summary_md))
+        requests = server.requests
+
+    assert code == 0 and result["stop_reason"] == "finished"
+    # the task prompt carried the failing command and its output
+    prompt = requests[0]["messages"][1]["content"]
+    assert CHECK in prompt and "add(2, 3) returned -1, expected 5" in prompt
+    # the protected test edit was refused, and the test is untouched
+    assert "protected" in tool_results(requests[1])[0]
+    assert (repo / "tests" / "test_calc.py").read_text() == TEST
+    # the premature finish was refused with the check's new failure
+    refusal = tool_results(requests[2])[1]
+    assert refusal.startswith("finish refused") and "returned -1" in refusal and "attempt 1 of 3" in refusal
+    extra = result["extra"]
+    assert extra["attempts"] == 2 and extra["test_files_changed"] == []
+    assert extra["check_before"]["exit_code"] == 1 and extra["check_after"]["exit_code"] == 0
+    assert result["branch"].startswith("glm-agent/fix-")
+    assert git(repo, "show", "--name-only", "--format=", result["commit"]) == "calc.py"
+    assert git(repo, "show", f"{result['commit']}:calc.py") == CALC_FIXED.strip()
+    recorded = json.loads((Path(result["run_dir"]) / "result.json").read_text())
+    assert recorded["extra"]["check_after"]["exit_code"] == 0
+    md = summary_md.read_text()
+    assert "check fixed" in md and "calc.py" in md and "returned -1" in md
+
+
+def stubborn(body: dict) -> Reply:
+    return call("finish", summary="I am sure it works.")
+
+
+def test_check_still_failing_exits_4_without_commit(repo, key, tmp_path):
+    buggy_project(repo)
+    step_summary = tmp_path / "step-summary.md"
+    step_summary.write_text("earlier step\n")
+    env = {**__import__("os").environ, "GITHUB_STEP_SUMMARY": str(step_summary)}
+    with StandIn(responder=stubborn) as server:
+        proc = subprocess.run(
+            [sys.executable, "-m", "agent.cli", "fix", "--check", CHECK, "--max-attempts", "2", "--repo", str(repo),
+             "--base-url", server.base_url, "--json"], capture_output=True, text=True, env=env, timeout=120)
+        finishes = len(server.requests)
+
+    assert proc.returncode == 4, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["stop_reason"] == "check_failed" and result["commit"] is None
+    assert result["extra"]["attempts"] == 2 and finishes == 2
+    assert result["extra"]["check_after"]["exit_code"] == 1
+    assert json.loads((Path(result["run_dir"]) / "result.json").read_text())["stop_reason"] == "check_failed"
+    assert git(repo, "rev-parse", result["branch"]) == git(repo, "rev-parse", "main")
+    md = step_summary.read_text()
+    assert md.startswith("earlier step\n") and "check still failing" in md
+
+
+def test_nothing_to_fix(repo, key, capsys):
+    buggy_project(repo)
+    (repo / "calc.py").write_text(CALC_FIXED)
+    git(repo, "commit", "-qam", "fixed by hand")
+    with StandIn([]) as server:
+        code, result = run_fix(capsys, repo, server)
+        assert server.requests == []
+    assert code == 0 and result["stop_reason"] == "nothing_to_fix"
+    assert result["extra"]["check_before"]["exit_code"] == 0
+    assert git(repo, "branch", "--list", "glm-agent/*") == ""
+
+
+def cheater(body: dict) -> Reply:
+    if not tool_results(body):
+        return call("edit_file", path="tests/test_calc.py", old_string="result == 5", new_string="result == -1")
+    return call("finish", summary="Made the test pass.")
+
+
+def test_allow_test_edits_lifts_protection_and_reports_the_test_change(repo, key, capsys):
+    buggy_project(repo)
+    with StandIn(responder=cheater) as server:
+        code, result = run_fix(capsys, repo, server, "--allow-test-edits")
+    assert code == 0
+    assert result["extra"]["test_files_changed"] == ["tests/test_calc.py"]
