@@ -147,30 +147,25 @@ def _match_lines(text: str, old: str) -> list[int]:
 
 
 def _snippet(text: str, first: int, last: int, context: int = SNIPPET_CONTEXT) -> str:
-    lines = text.split("\n")
+    lines = text.split("\n", last + context)
     start = max(1, first - context)
     end = min(len(lines), last + context, start + SNIPPET_MAX_LINES - 1)
     return "\n".join(f"{n:6}\t{lines[n - 1]}" for n in range(start, end + 1))
 
 
 def _not_found(rel: str, text: str, old: str) -> str:
-    message = [f"old_string was not found in '{rel}'."]
+    message = f"old_string was not found in '{rel}'."
     if _LINE_PREFIX.search(old) and _LINE_PREFIX.sub("", old) in text:
-        message.append("It includes read_file's line-number prefixes; send the text without them.")
-        return " ".join(message)
+        return f"{message} It includes read_file's line-number prefixes; send the text without them."
     if _squash(old) in _squash(text):
-        message.append("The text exists with different indentation or trailing whitespace (tabs vs spaces?).")
+        message += " The text exists with different indentation or trailing whitespace (tabs vs spaces?)."
     regions = closest_regions(text.split("\n"), old)
     if not regions:
-        message.append("Nothing similar was found; read_file the file to see its current content.")
-        return " ".join(message)
+        return f"{message} Nothing similar was found; read_file the file to see its current content."
     for region in regions:
-        message.append(
-            f"\nClosest region, lines {region.start}-{region.end} ({region.ratio:.0%} similar):\n"
-            + _snippet(text, region.start, region.end, context=0)
-        )
-    message.append("\nCopy the text exactly as the file has it and retry.")
-    return " ".join(message)
+        message += (f"\nClosest region, lines {region.start}-{region.end} ({region.ratio:.0%} similar):\n"
+                    + _snippet(text, region.start, region.end, context=0))
+    return message + "\nCopy the text exactly as the file has it and retry."
 
 
 def _squash(text: str) -> str:

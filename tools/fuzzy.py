@@ -19,8 +19,9 @@ class Region:
 
 def closest_regions(lines: list[str], wanted: str, count: int = 2, cutoff: float = 0.5) -> list[Region]:
     """Best non-overlapping windows of len(wanted lines) lines, scored with difflib."""
-    wanted_lines = wanted.split("\n")
-    size = max(1, len(wanted_lines))
+    wanted_lines = wanted.strip("\n").split("\n")
+    wanted = "\n".join(wanted_lines)
+    size = len(wanted_lines)
     last_start = max(0, len(lines) - size)
     starts = _anchored_starts(lines, wanted_lines, last_start)
     if len(lines) <= FULL_SCAN_LINES:
