@@ -50,7 +50,8 @@ def summarize(samples: list[dict], cost: dict) -> dict:
     by_n = {n: [s for s in good if s["n"] == n] for n in sorted({s["n"] for s in good})}
     if not by_n:
         return {"failed_runs": len(samples)}
-    per_n = {n: {key: median(s[key] for s in runs) for key in ("wall_s", "cpu_s", "peak_rss_mib")}
+    per_n = {n: {key: median(s[key] for s in runs) for key in ("wall_s", "cpu_s", "loop_wall_s", "loop_cpu_s",
+                                                                  "peak_rss_mib")}
              for n, runs in by_n.items()}
     largest = by_n[max(by_n)]
     first_bytes = median(s["request_bytes"][0] for s in good)
@@ -58,8 +59,10 @@ def summarize(samples: list[dict], cost: dict) -> dict:
         "per_n": per_n,
         "launch_to_first_s": median(s["launch_to_first_s"] for s in good),
         "last_to_exit_s": median(s["last_to_exit_s"] for s in good),
-        "step_wall_ms": 1000 * (_slope([(n, v["wall_s"]) for n, v in per_n.items()]) - cost["wall_s"]),
-        "step_cpu_ms": 1000 * (_slope([(n, v["cpu_s"]) for n, v in per_n.items()]) - cost["cpu_s"]),
+        "step_wall_ms": 1000 * (_slope([(n, v["loop_wall_s"]) for n, v in per_n.items()]) - cost["wall_s"]),
+        "step_cpu_ms": 1000 * (_slope([(n, v["loop_cpu_s"]) for n, v in per_n.items()]) - cost["cpu_s"]),
+        "step_wall_total_ms": 1000 * (_slope([(n, v["wall_s"]) for n, v in per_n.items()]) - cost["wall_s"]),
+        "step_cpu_total_ms": 1000 * (_slope([(n, v["cpu_s"]) for n, v in per_n.items()]) - cost["cpu_s"]),
         "peak_rss_mib": max(v["peak_rss_mib"] for v in per_n.values()),
         "first_request_bytes": first_bytes,
         "first_request_tokens": first_bytes / 4,

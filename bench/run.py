@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = [int(n) for n in args.steps.split(",")]
     subjects = build_subjects(args.subjects.split(","), args.cache, args.mini_format)
     with tempfile.TemporaryDirectory() as tmp:
-        cost = command_cost(args.command, Path(tmp))
+        cost = command_cost(f"{args.command} 1", Path(tmp))
     meta = _meta(args, cost)
     samples: dict[str, list[dict]] = {s.name: [] for s in subjects}
     for repeat in range(args.repeats):  # interleaved, so background load drifts over every subject alike
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             for subject in subjects:
                 sample = run_once(subject, n, args.command)
                 samples[subject.name].append(sample)
-                status = "FAILED: " + sample["error"].strip().splitlines()[-1] if "error" in sample else "ok"
+                status = "FAILED: " + " ".join(sample["error"].split())[-300:] if "error" in sample else "ok"
                 print(f"[{repeat + 1}/{args.repeats}] {subject.name:15} N={n:<3} wall {sample['wall_s']:.2f}s "
                       f"rss {sample['peak_rss_mib']:.0f}MiB {status}", file=sys.stderr, flush=True)
     meta["loadavg_end"] = os.getloadavg()

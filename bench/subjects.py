@@ -52,7 +52,7 @@ def _glm_launch(server, repo: Path, task: str, scratch: Path) -> Launch:
     exe = shutil.which("glm-agent", path=str(Path(sys.executable).parent)) or shutil.which("glm-agent")
     if exe is None:
         raise SystemExit("glm-agent is not installed in this Python: run `pip install .` from the repository first")
-    argv = [exe, "run", task, "--repo", str(repo), "--base-url", server.base_url, "--json"]
+    argv = [exe, "run", task, "--repo", str(repo), "--base-url", server.base_url, "--json", "--max-steps", "1000"]
     return Launch(argv, base_env(scratch), repo)
 
 
