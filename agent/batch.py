@@ -1,0 +1,298 @@
+"""`glm-agent batch`: run many tasks, each in its own git worktree or clone, by N worker subprocesses.
+
+Each task is a `glm-agent run|fix ... --json` child in its own process group, so a crash or a hang (killed at
+its timeout) only ends that task. results.jsonl gets one line per finished task, appended and flushed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, TextIO
+
+from agent.batchview import Progress, summary_table
+
+KILL_GRACE_S = 5.0
+CHILD = [sys.executable, "-m", "agent.cli"]
+
+
+class BatchError(Exception):
+    """A tasks file or output folder the user must fix (exit code 2)."""
+
+
+@dataclass
+class Task:
+    id: str
+    repo: str
+    task: str
+    ref: Optional[str] = None
+    check: Optional[str] = None
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", self.id).strip(".-") or "task"
+
+
+@dataclass
+class Batch:
+    tasks: list[Task]
+    out: Path
+    workers: int = 2
+    task_timeout: float = 1800.0
+    child_args: list[str] = field(default_factory=list)
+    stream: Optional[TextIO] = None  # progress output; None means sys.stderr at run time
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _setup_lock: threading.Lock = field(default_factory=threading.Lock)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _running: dict = field(default_factory=dict)
+
+    def run(self, done_ids: set[str]) -> bool:
+        """Run the tasks not in `done_ids`; False when interrupted (Ctrl-C: children killed, results kept)."""
+        todo = [t for t in self.tasks if t.id not in done_ids]
+        self.progress = Progress(total=len(todo), workers=self.workers, stream=self.stream or sys.stderr)
+        pool = ThreadPoolExecutor(max_workers=self.workers)
+        futures = [pool.submit(self._run_one, task) for task in todo]
+        try:
+            while not all(f.done() for f in futures):
+                wait(futures, timeout=0.5)
+                self.progress.tick(len(self._running))
+            for future in futures:
+                future.result()  # a bug in this module must not pass silently
+            return True
+        except KeyboardInterrupt:
+            self._stopping.set()
+            for future in futures:
+                future.cancel()
+            for proc in list(self._running.values()):
+                _kill_group(proc)
+            return False
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self.progress.close(len(self._running))
+
+    def _run_one(self, task: Task) -> None:
+        if self._stopping.is_set():
+            return
+        started = time.monotonic()
+        logs = self.out / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        workdir = self.out / "work" / task.slug
+        row = {"id": task.id, "workdir": str(workdir)}
+        try:
+            self._prepare(task, workdir, deadline=started + self.task_timeout)
+            row.update(self._child(task, workdir, logs, started))
+        except _SetupFailed as exc:
+            row.update(stop_reason="setup_failed", success=False, exit_code=None, error=str(exc))
+        if self._stopping.is_set():
+            return  # interrupted: no result line, so --resume runs this task again
+        row["duration_s"] = round(time.monotonic() - started, 2)
+        self._record(row)
+
+    def _prepare(self, task: Task, workdir: Path, deadline: float) -> None:
+        """A fresh checkout of the task's repo at its ref, private to this task."""
+        if workdir.exists():  # left by an interrupted earlier attempt
+            shutil.rmtree(workdir)
+        workdir.parent.mkdir(parents=True, exist_ok=True)
+        if _is_url(task.repo):
+            _setup_git(["clone", "-q", "--no-hardlinks", task.repo, str(workdir)], None, deadline)
+            if task.ref:
+                _setup_git(["checkout", "-q", "--detach", task.ref], workdir, deadline)
+            return
+        source = Path(task.repo)
+        with self._setup_lock:  # concurrent `worktree add` on one repo race on its admin files
+            _setup_git(["worktree", "prune"], source, deadline)
+            _setup_git(["worktree", "add", "-q", "--detach", str(workdir.resolve()), task.ref or "HEAD"],
+                       source, deadline)
+
+    def _child(self, task: Task, workdir: Path, logs: Path, started: float) -> dict:
+        branch = f"glm-agent/batch-{task.slug}-{os.urandom(2).hex()}"
+        command = [*CHILD, "fix" if task.check else "run", task.task, *(["--check", task.check] if task.check else []),
+                   "--json", "--repo", str(workdir), "--branch", branch, *self.child_args]
+        out_path, err_path = logs / f"{task.slug}.json", logs / f"{task.slug}.log"
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            proc = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+            with self._lock:
+                self._running[task.id] = proc
+            timed_out = False
+            try:
+                proc.wait(timeout=max(0.0, started + self.task_timeout - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _kill_group(proc)
+            finally:
+                with self._lock:
+                    self._running.pop(task.id, None)
+        return _row_from_child(proc.returncode, out_path.read_text(errors="replace"),
+                               err_path.read_text(errors="replace"), timed_out, self.task_timeout)
+
+    def _record(self, row: dict) -> None:
+        with self._lock:
+            with open(self.out / "results.jsonl", "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(row) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            self.progress.task_done(row, len(self._running))
+
+
+class _SetupFailed(Exception):
+    pass
+
+
+def _row_from_child(code: int, stdout: str, stderr: str, timed_out: bool, timeout: float) -> dict:
+    result = _parse_json(stdout)
+    usage = result.get("usage") or {}
+    row = {
+        "stop_reason": result.get("stop_reason", "crashed"), "success": code == 0 and bool(result),
+        "exit_code": code, "steps": result.get("steps", 0), "tokens": usage.get("total_tokens", 0),
+        "cost_usd": result.get("cost_usd", 0.0), "branch": result.get("branch"), "commit": result.get("commit"),
+        "run_dir": result.get("run_dir"), "error": result.get("error"),
+    }
+    if timed_out:
+        row.update(stop_reason="timeout", success=False, error=f"killed after its {timeout:g}s timeout")
+    elif not result:
+        row["error"] = f"exit code {code}, no result on stdout; stderr tail: {stderr[-1500:]}"
+    return row
+
+
+def _parse_json(text: str) -> dict:
+    for candidate in (text, *reversed(text.strip().splitlines()[-1:])):
+        try:
+            value = json.loads(candidate)
+            return value if isinstance(value, dict) else {}
+        except ValueError:
+            continue
+    return {}
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGINT first (the run records its stop), then SIGKILL for the whole group after a grace period."""
+    for sig, grace in ((signal.SIGINT, KILL_GRACE_S), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if grace is not None:
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+    proc.wait()
+
+
+def _setup_git(args: list[str], cwd: Path | None, deadline: float) -> None:
+    try:
+        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              timeout=max(1.0, deadline - time.monotonic()),
+                              env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    except subprocess.TimeoutExpired:
+        raise _SetupFailed(f"git {args[0]} timed out") from None
+    except OSError as exc:
+        raise _SetupFailed(f"git {args[0]}: {exc}") from None
+    if proc.returncode != 0:
+        raise _SetupFailed(f"git {args[0]} failed: {proc.stderr.strip()[-1000:]}")
+
+
+def _is_url(repo: str) -> bool:
+    return "://" in repo or bool(re.match(r"^[\w.-]+@[\w.-]+:", repo))
+
+
+def load_tasks(path: Path) -> list[Task]:
+    """Parse and check TASKS.jsonl; relative repo paths are taken from the tasks file's folder."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise BatchError(f"cannot read {path}: {exc}") from None
+    tasks, seen = [], set()
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            data = json.loads(line)
+            task = Task(**{k: data[k] for k in ("id", "repo", "task")},
+                        ref=data.get("ref"), check=data.get("check"))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BatchError(f"{path}:{number}: expected {{id, repo, task, ref?, check?}}: {exc!r}") from None
+        task.id = str(task.id)
+        if task.id in seen:
+            raise BatchError(f"{path}:{number}: duplicate id {task.id!r}")
+        seen.add(task.id)
+        if not _is_url(task.repo):
+            task.repo = str((Path(path).parent / Path(task.repo).expanduser()).resolve())
+        tasks.append(task)
+    if not tasks:
+        raise BatchError(f"{path}: no tasks")
+    return tasks
+
+
+def read_results(out: Path) -> list[dict]:
+    path = out / "results.jsonl"
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue  # a line cut short by a crash of the batch itself; the task reruns on --resume
+    return rows
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "batch", help="run many tasks from a JSONL file, isolated, in parallel",
+        description="Run the tasks of TASKS.jsonl ({id, repo, ref?, task, check?} per line), each in its own "
+                    "git worktree or clone. Exit 0 all tasks succeeded, 1 some failed, 2 usage error, "
+                    "130 interrupted (finished results are kept; continue with --resume).")
+    parser.add_argument("tasks", type=Path, metavar="TASKS.jsonl")
+    parser.add_argument("--workers", type=int, default=2, help="tasks run at once (default 2)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default ./<tasks name>-batch)")
+    parser.add_argument("--resume", action="store_true", help="skip tasks already in OUT/results.jsonl")
+    parser.add_argument("--task-timeout", type=float, default=1800.0, metavar="S",
+                        help="seconds before a task is killed (default 1800)")
+    parser.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override passed to every task")
+    parser.add_argument("--config", type=Path, default=None, help="config file passed to every task")
+    parser.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        return _main(args)
+    except BatchError as exc:
+        print(f"glm-agent batch: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(args: argparse.Namespace) -> int:
+    if args.workers < 1 or args.task_timeout <= 0:
+        raise BatchError("--workers must be at least 1 and --task-timeout positive")
+    tasks = load_tasks(args.tasks)
+    out = (args.out or Path(f"{args.tasks.stem}-batch")).resolve()
+    previous = read_results(out)
+    if previous and not args.resume:
+        raise BatchError(f"{out / 'results.jsonl'} already has results; use --resume to continue, "
+                         f"or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    child_args = [arg for item in args.overrides for arg in ("-c", item)]
+    if args.config:
+        child_args += ["--config", str(args.config.resolve())]
+    batch = Batch(tasks, out, args.workers, args.task_timeout, child_args)
+    completed = batch.run({row["id"] for row in previous if "id" in row})
+    rows = {row["id"]: row for row in read_results(out)}
+    print(summary_table([rows[t.id] for t in tasks if t.id in rows]))
+    if not completed:
+        print(f"interrupted: finished results kept in {out / 'results.jsonl'}; rerun with --resume",
+              file=sys.stderr)
+        return 130
+    return 0 if all(rows.get(t.id, {}).get("success") for t in tasks) else 1
