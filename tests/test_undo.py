@@ -124,3 +124,35 @@ def test_cli_handler_exit_codes(repo, capsys):
     args = parser.parse_args(["undo", "r1", "--repo", str(repo)])
     assert args.handler(args) == 0
     assert "Undid run r1" in capsys.readouterr().out
+
+
+def test_cli_undo_after_a_real_run_that_committed_from_a_dirty_tree(repo, monkeypatch):
+    """`glm-agent run` (stand-in model, real tools) commits on its branch; `glm-agent undo` puts everything back."""
+    import json
+    import subprocess
+    import sys
+
+    from agent.standin import Reply, StandIn
+
+    monkeypatch.setenv("ZAI_API_KEY", "sk-test-undo-0123456789")
+    make_user_mess(repo)
+    before = state(repo)
+    script = [Reply(tool_calls=[("edit_file", {"path": "lib.py", "old_string": "line 7\n", "new_string": "seven\n"})]),
+              Reply(tool_calls=[("write_file", {"path": "docs/added.md", "content": "# added\n"})]),
+              Reply(tool_calls=[("finish", {"summary": "Renamed line 7, added docs."})])]
+    with StandIn(script) as server:
+        run = subprocess.run([sys.executable, "-m", "agent.cli", "run", "tidy up", "--repo", str(repo), "--json",
+                              "--base-url", server.base_url], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert git(repo, "show", "--name-only", "--format=", result["commit"]).split() == ["docs/added.md", "lib.py"]
+    assert state(repo) != before
+
+    undone = subprocess.run([sys.executable, "-m", "agent.cli", "undo", "--repo", str(repo)],
+                            capture_output=True, text=True, timeout=60)
+
+    assert undone.returncode == 0, undone.stderr
+    assert state(repo) == before
+    run_id = Path(result["run_dir"]).name
+    assert f"Undid run {run_id}" in undone.stdout
+    assert git(repo, "rev-parse", f"refs/glm-agent/{run_id}/branch").strip() == result["commit"]
