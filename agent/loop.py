@@ -142,8 +142,10 @@ class Agent:
             self.messages.append({"role": "tool", "tool_call_id": call.id, "content": result.text})
             if result.finish_summary is not None:
                 raise Submitted(summary=result.finish_summary)
-            malformed += result.is_error and not self._well_formed(call.name, call.arguments)
-            self._count_repeat((call.name, call.arguments, result.text))
+            if result.is_error and not self._well_formed(call.name, call.arguments):
+                malformed, self._last_call = malformed + 1, None  # counted as a format error, not as stuck
+            else:
+                self._count_repeat((call.name, call.arguments, result.text))
         self._malformed = self._malformed + 1 if malformed == len(turn.tool_calls) else 0
         if self._malformed >= self.config.limits.max_format_errors:
             raise FormatErrors(f"{self._malformed} malformed turns in a row (tool calls that could not be parsed)")
@@ -181,6 +183,8 @@ class Agent:
         if self._warned:
             return
         for name, used, budget in self._budgets():
+            if name == "max_steps":
+                used += 1  # the warning goes out with the next request, which is itself a step
             if used >= budget * self.config.limits.warn_at:
                 text = render("limit_warning", limit=name, used=_num(used), budget=_num(budget),
                               percent=round(100 * used / budget))

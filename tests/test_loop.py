@@ -110,7 +110,8 @@ def test_max_steps_names_the_limit_and_warns_once_at_ninety_percent():
     assert "max_steps" in result.error
     warnings = [e for e in events if e["type"] == "warning"]
     assert len(warnings) == 1
-    last_tool = model.requests[9]["messages"][-1]
+    assert "max_steps" not in model.requests[7]["messages"][-1]["content"]
+    last_tool = model.requests[8]["messages"][-1]  # request 9 of 10 carries the warning
     assert last_tool["role"] == "tool" and "90%" in last_tool["content"] and "max_steps" in last_tool["content"]
     assert all(m["role"] != "user" for m in model.requests[9]["messages"][2:])
 

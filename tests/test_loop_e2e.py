@@ -1,0 +1,106 @@
+"""The whole run over loopback: stand-in, real client, real tools, real git on a temporary repository."""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from agent.config import Config
+from agent.standin import Fault, Reply
+from loophelpers import call, dumps, finish, run_script
+
+
+def git(repo, *args):
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def fix_script():
+    return [
+        Reply(reasoning="Look at the file first.", tool_calls=[("read_file", {"path": "calc.py"})]),
+        Reply(reasoning="The sign is wrong.", content="Fixing the sign.",
+              tool_calls=[("edit_file", {"path": "calc.py", "old_string": "a - b", "new_string": "a + b"})]),
+        Reply(reasoning="Verify.", tool_calls=[("bash", {"command": "python3 -c 'import calc; print(calc.add(2, 3))'"})]),
+        finish("add() now adds"),
+    ]
+
+
+@pytest.fixture
+def calc_repo(repo):
+    (repo / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    git(repo, "add", "calc.py")
+    git(repo, "commit", "-q", "-m", "calc")
+    return repo
+
+
+def test_finish_commits_on_a_work_branch_and_keeps_the_users_dirty_tree(calc_repo):
+    (calc_repo / "README.md").write_text("hello\nmy unsaved notes\n")
+    (calc_repo / "scratch.txt").write_text("untracked work\n")
+    result, requests, events = run_script(calc_repo, fix_script(), task="Make add() add")
+    assert (result.stop_reason, result.summary, result.steps) == ("finished", "add() now adds", 4)
+    assert result.branch == "glm-agent/make-add-add" == git(calc_repo, "branch", "--show-current")
+    assert result.files_changed == ["calc.py"] and result.commit == git(calc_repo, "rev-parse", "HEAD")
+    assert git(calc_repo, "show", "--stat", "--format=%s", "HEAD").splitlines()[0] == "add() now adds"
+    assert "calc.py" in git(calc_repo, "show", "--name-only", "--format=", "HEAD")
+    assert (calc_repo / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+    assert (calc_repo / "README.md").read_text() == "hello\nmy unsaved notes\n"
+    assert (calc_repo / "scratch.txt").read_text() == "untracked work\n"
+    assert git(calc_repo, "show", "HEAD:README.md") == "hello"  # the user's edit is not in the agent's commit
+    assert ".glm-agent" not in git(calc_repo, "status", "--porcelain")
+    assert events[0]["type"] == "start" and events[-1]["type"] == "stop"
+
+
+def test_reasoning_is_sent_back_and_every_request_extends_the_previous(calc_repo):
+    _, requests, _ = run_script(calc_repo, fix_script())
+    assert requests[1]["messages"][2]["reasoning_content"] == "Look at the file first."
+    assert requests[2]["messages"][4]["reasoning_content"] == "The sign is wrong."
+    history = [[dumps(m) for m in r["messages"]] for r in requests]
+    for before, after in zip(history, history[1:]):
+        assert after[: len(before)] == before
+    assert len({dumps({"tools": r["tools"]}) for r in requests}) == 1
+    assert all(m["role"] != "user" for m in requests[-1]["messages"][2:])
+
+
+def test_no_commit_leaves_the_change_uncommitted(calc_repo):
+    head = git(calc_repo, "rev-parse", "HEAD")
+    result, _, _ = run_script(calc_repo, fix_script(), config=Config(git={"commit": False}), branch=None)
+    assert result.stop_reason == "finished" and result.commit is None
+    assert git(calc_repo, "rev-parse", "HEAD") == head and git(calc_repo, "branch", "--show-current") == "main"
+    assert "calc.py" in git(calc_repo, "status", "--porcelain")
+
+
+def test_nudge_then_finish(calc_repo):
+    result, requests, events = run_script(calc_repo, [Reply(content="All good, I think."), finish()])
+    assert result.stop_reason == "finished"
+    assert requests[1]["messages"][-1]["role"] == "user" and "finish" in requests[1]["messages"][-1]["content"]
+    assert [e["type"] for e in events].count("nudge") == 1
+
+
+def test_soft_landing_warning_rides_on_the_last_tool_result(calc_repo):
+    script = [call("read_file", path="calc.py"), call("git_status"), call("glob", pattern="*.py"), finish()]
+    result, requests, events = run_script(calc_repo, script, config=Config(limits={"max_steps": 3}))
+    assert (result.stop_reason, result.limit, result.steps) == ("limit_reached", "max_steps", 3)
+    last = requests[2]["messages"][-1]
+    assert last["role"] == "tool" and "max_steps" in last["content"] and "finish" in last["content"]
+    assert [e["limit"] for e in events if e["type"] == "warning"] == ["max_steps"]
+
+
+@pytest.mark.parametrize("script,config,reason", [
+    ([Reply(content="done"), Reply(content="really")], {}, "no_action"),
+    ([call("read_file", path="calc.py")] * 3 + [finish()], {}, "stuck"),
+    ([Reply(tool_calls=[("read_file", '{"path": "calc.py"')])] * 3 + [finish()], {}, "format_errors"),
+    ([call("read_file", path="calc.py"), Fault.http(400, "1261")], {}, "context_exhausted"),
+    ([Reply(content="", finish_reason="model_context_window_exceeded")], {}, "context_exhausted"),
+    ([Fault.http(429, "1113")], {}, "api_error"),
+    ([call("read_file", path="calc.py"), Fault.http(401, "1002")], {}, "api_error"),
+    ([call("read_file", path="calc.py", limit=5), call("read_file", path="calc.py", limit=6)],
+     {"limits": {"max_cost_usd": 1e-9}}, "limit_reached"),
+])
+def test_every_stop_reason_over_the_wire_keeps_the_users_work(calc_repo, script, config, reason):
+    (calc_repo / "README.md").write_text("dirty\n")
+    result, _, events = run_script(calc_repo, script, config=Config(**config))
+    assert result.stop_reason == reason, result.error
+    assert result.commit is None
+    assert events[-1]["type"] == "stop" and events[-1]["stop_reason"] == reason
+    assert (calc_repo / "README.md").read_text() == "dirty\n"
+    if reason in ("api_error", "context_exhausted"):
+        assert result.error
