@@ -7,7 +7,7 @@ import pytest
 
 from agent.config import Config
 from agent.standin import Fault, Reply
-from loophelpers import call, dumps, finish, run_script
+from test_loop_support import call, dumps, finish, run_script
 
 
 def git(repo, *args):

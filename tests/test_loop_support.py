@@ -1,4 +1,4 @@
-"""Helpers for the end-to-end tests: a job run over loopback against the GLM stand-in with real tools."""
+"""Support for the end-to-end tests (no tests here): a job run over loopback against the GLM stand-in."""
 from __future__ import annotations
 
 import json
