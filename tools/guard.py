@@ -117,13 +117,21 @@ def _shell_script(args: list[str]) -> str | None:
 
 
 def _check_find(words: list[str], root: Path, cwd: Path | None, depth: int) -> str | None:
+    """Check -exec commands with {} standing for a file below each starting point."""
+    starts = []
+    for word in words[1:]:
+        if word.startswith("-") or word in ("(", "!"):
+            break
+        starts.append(word)
     for index, word in enumerate(words):
         if word in ("-exec", "-execdir", "-ok", "-okdir"):
             tail = words[index + 1:]
-            stop = next((i for i, w in enumerate(tail) if w in (";", "+")), len(tail))
-            refusal = _check_words(tail[:stop], root, cwd, depth + 1, from_xargs=True)
-            if refusal:
-                return refusal
+            tail = tail[: next((i for i, w in enumerate(tail) if w in (";", "+")), len(tail))]
+            for start in starts or ["."]:
+                found = start.rstrip("/") + "/found"
+                refusal = _check_words([found if w == "{}" else w for w in tail], root, cwd, depth + 1, True)
+                if refusal:
+                    return refusal
     return None
 
 

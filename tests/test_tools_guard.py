@@ -1,0 +1,174 @@
+"""Destructive command detection: every refused form, also hidden behind operators and wrappers, and look-alikes."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tools import build_toolset
+from tools.guard import check_command
+
+REFUSED = [
+    "git reset --hard",
+    "git reset --hard HEAD~1",
+    "git reset --merge",
+    "git checkout -- src/app.py",
+    "git checkout HEAD -- .",
+    "git checkout .",
+    "git checkout -f main",
+    "git checkout README.md",
+    "git restore README.md",
+    "git restore .",
+    "git restore --staged --worktree README.md",
+    "git restore -W README.md",
+    "git clean -f",
+    "git clean -fd",
+    "git clean -xdf",
+    "git clean --force",
+    "git push --force",
+    "git push -f origin main",
+    "git push --force-with-lease origin main",
+    "git push origin +main",
+    "git push origin --delete main",
+    "git stash drop",
+    "git stash clear",
+    "git branch -D feature",
+    "git branch --delete --force feature",
+    "git switch --discard-changes main",
+    "git -C . reset --hard",
+    "git -c core.pager=cat reset --hard",
+    "/usr/bin/git reset --hard",
+    "rm -rf .",
+    "rm -r ./",
+    "rm -rf /",
+    "rm -rf /tmp/somewhere",
+    "rm -rf ..",
+    "rm -rf ../sibling",
+    "rm -r -f *",
+    "rm -rf .git",
+    "rm -rf .git/objects",
+    "rm -fr ~/",
+    "rm -rf $HOME/x",
+    "rm --recursive /etc",
+    "rm -R /opt/x",
+    "cd /tmp && rm -rf build",
+    "cd .. && rm -rf repo",
+]
+
+HIDDEN = [
+    "make && git reset --hard",
+    "false || git reset --hard",
+    "ls; git clean -fdx",
+    "ls | git reset --hard",
+    "echo $(git reset --hard)",
+    'echo "$(git stash drop)"',
+    "echo `git checkout -- .`",
+    "(git reset --hard)",
+    "{ git reset --hard; }",
+    "env GIT_DIR=.git git reset --hard",
+    "FOO=1 git reset --hard",
+    "sudo git clean -fd",
+    "sudo -u root git reset --hard",
+    "command git reset --hard",
+    "nohup git push --force &",
+    "timeout 5 git reset --hard",
+    "nice -n 10 git reset --hard",
+    "echo README.md | xargs git checkout --",
+    "xargs -I{} git branch -D {}",
+    "bash -c 'git reset --hard'",
+    'sh -c "cd / && rm -rf tmp"',
+    "bash -lc 'echo hi; git clean -f'",
+    "eval git reset --hard",
+    "find / -name x -exec rm -rf {} \\;",
+    "ls\ngit reset --hard",
+    "echo ok # comment\ngit reset --hard",
+    "if true; then git reset --hard; fi",
+    "git status && sudo env X=1 bash -c \"git stash clear\"",
+    "diff <(git reset --hard) x",
+]
+
+ALLOWED = [
+    "git reset --soft HEAD~1",
+    "git reset HEAD README.md",
+    "git reset",
+    "git checkout -b feature",
+    "git checkout main",
+    "git switch -c feature",
+    "git restore --staged README.md",
+    "git restore -S README.md",
+    "git clean -n",
+    "git clean -nd",
+    "git push origin main",
+    "git push -u origin feature",
+    "git stash",
+    "git stash pop",
+    "git branch -d merged",
+    "git status; git diff",
+    "rm -r build/",
+    "rm -rf build dist *.egg-info",
+    "rm -rf src/__pycache__",
+    "rm file.txt",
+    "rm -f /tmp/scratch.log",
+    "mkdir -p build && cd build && rm -rf out",
+    'echo "git reset --hard"',
+    "echo 'rm -rf /'",
+    "grep -r 'git clean -f' docs",
+    "# git reset --hard",
+    "printf '%s' \"git push --force\"",
+    "ls > out.txt 2>&1",
+    "python -m pytest -x -q",
+    "find . -name '*.pyc' -delete",
+    "find . -name '*.pyc' -exec rm -f {} +",
+]
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    """A checkout-shaped folder (the guard only looks at paths; git itself is exercised below)."""
+    root = tmp_path_factory.mktemp("guard") / "repo"
+    for folder in (".git", "src", "build"):
+        (root / folder).mkdir(parents=True)
+    (root / "README.md").write_text("hello\n")
+    return root
+
+
+@pytest.mark.parametrize("command", REFUSED + HIDDEN)
+def test_destructive_commands_are_refused(root, command):
+    message = check_command(command, root)
+    assert message and message.startswith("Refused (not run):"), command
+
+
+@pytest.mark.parametrize("command", ALLOWED)
+def test_harmless_look_alikes_are_allowed(root, command):
+    assert check_command(command, root) is None
+
+
+@pytest.mark.parametrize("command, advice", [
+    ("git reset --hard", "undo_edit"),
+    ("git checkout -- README.md", "git diff"),
+    ("git restore README.md", "--staged"),
+    ("git clean -fd", "git clean -n"),
+    ("git push --force", "Push normally"),
+    ("git stash drop", "Leave existing stashes"),
+    ("git branch -D x", "git branch -d"),
+    ("rm -rf /tmp/x", "inside the repository"),
+])
+def test_refusals_explain_what_to_do_instead(root, command, advice):
+    assert advice in check_command(command, root)
+
+
+def test_refusal_through_the_tool_leaves_work_intact(repo):
+    (repo / "README.md").write_text("uncommitted user work\n")
+    (repo / "notes.txt").write_text("untracked user work\n")
+    tools = build_toolset(repo)
+    for command in ("git status && git checkout -- README.md", "env git clean -fdx", "echo $(git reset --hard)"):
+        result = tools.dispatch("bash", json.dumps({"command": command}))
+        assert result.is_error and "Refused" in result.text
+    assert (repo / "README.md").read_text() == "uncommitted user work\n"
+    assert (repo / "notes.txt").exists()
+
+
+def test_allowed_git_commands_actually_run(repo):
+    tools = build_toolset(repo)
+    result = tools.dispatch("bash", json.dumps({"command": "git checkout -q -b work && git branch --show-current"}))
+    assert not result.is_error and "work" in result.text
