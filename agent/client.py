@@ -184,7 +184,7 @@ class GLMClient:
     def _http_error(self, status: int, raw: bytes) -> GLMError:
         try:
             parsed = parse_body(raw)
-            code, message = parsed.error_fields() or (None, raw.decode("utf-8", "replace"))
+            code, message = parsed.error_fields() or (None, raw.decode("utf-8", "replace")[:500])
             request_id = parsed.request_id
         except ValueError:
             code, message, request_id = None, raw.decode("utf-8", "replace")[:500], None

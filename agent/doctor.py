@@ -77,6 +77,9 @@ def run_doctor(*, base_url: str | None = None, api_key: str | None = None, model
         say("FAIL key: ZAI_API_KEY is not set (export it, or put it in your environment before running)")
         return CONFIG_PROBLEM
     say(f"ok   key: {describe_key(key)}")
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")):
+        say("skip network: a proxy is configured; the test request goes through it")
+        return _test_request(url, key, model, endpoint, dialect, connect_timeout, say)
     reason = _reachable(url, connect_timeout)
     if reason is not None:
         say(f"FAIL network: cannot connect to {urlsplit(url).netloc} ({reason})")
