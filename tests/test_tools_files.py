@@ -256,3 +256,11 @@ def test_undo_refuses_to_clobber_a_later_outside_change(repo, tools):
     result = call(tools, "undo_edit", path="README.md")
     assert result.is_error and "changed on disk" in result.text
     assert (repo / "README.md").read_text() == "formatter output, different\n"
+
+
+def test_listing_an_ignored_folder_shows_its_entries(repo, tools):
+    (repo / ".gitignore").write_text("build/\n")
+    (repo / "build" / "lib").mkdir(parents=True)
+    (repo / "build" / "out.o").write_bytes(b"\x00")
+    text = call(tools, "read_file", path="build").text
+    assert "ignored" in text and "lib/" in text and "out.o" in text

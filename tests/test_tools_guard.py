@@ -85,6 +85,8 @@ HIDDEN = [
     "if true; then git reset --hard; fi",
     "git status && sudo env X=1 bash -c \"git stash clear\"",
     "diff <(git reset --hard) x",
+    "cat <<EOF\ndon't stop\nEOF\ngit reset --hard",
+    "bash <<'EOF'\ngit clean -fd\nEOF",
 ]
 
 ALLOWED = [
@@ -119,6 +121,7 @@ ALLOWED = [
     "python -m pytest -x -q",
     "find . -name '*.pyc' -delete",
     "find . -name '*.pyc' -exec rm -f {} +",
+    "cat > notes.md <<'EOF'\nit's fine to mention rm in prose\nEOF\necho written",
 ]
 
 

@@ -23,8 +23,10 @@ class Parsed:
     note: str | None = None
 
 
-def parse_arguments(raw: str | None, string_fields: frozenset[str] = frozenset(), tool: str = "") -> Parsed:
+def parse_arguments(raw: str | dict | None, string_fields: frozenset[str] = frozenset(), tool: str = "") -> Parsed:
     """Decode `raw`; `string_fields` are properties the schema types as strings (kept verbatim from XML)."""
+    if isinstance(raw, dict):
+        return Parsed(raw)
     text = (raw or "").strip()
     if not text:
         return Parsed({})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -68,8 +69,9 @@ class Reader:
             for child in sorted(tree[name], key=lambda n: (not n.endswith("/"), n)):
                 count = tree[name][child]
                 lines.append(f"    {child}" + (f" ({count} files)" if child.endswith("/") else ""))
-        if len(files) == 0:
-            lines.append("  (empty)")
+        if not files:
+            names = sorted(entry.name + "/" * entry.is_dir() for entry in os.scandir(real))
+            lines = [f"{rel}/ (ignored by .gitignore or empty)"] + [f"  {name}" for name in names if name != ".git/"]
         if len(lines) > LISTING_LIMIT:
             hidden = len(lines) - LISTING_LIMIT
             lines = lines[:LISTING_LIMIT] + [f"... {hidden} more entries; list a subdirectory or use glob."]

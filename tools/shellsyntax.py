@@ -39,9 +39,11 @@ def segments(line: str) -> list[list[str]]:
 
 
 def extract_substitutions(line: str) -> tuple[str, list[str]]:
-    """The line with $(...), `...`, <(...) replaced by a placeholder word, comments dropped, newlines as ';'."""
+    """The line with $(...), `...`, <(...) and here-document bodies taken out (returned separately, a body line by
+    line, since `bash <<EOF` runs them), comments dropped, newlines as ';'."""
     out, inner = [], []
     index, quote, word_start = 0, None, True
+    heredocs: list[tuple[str, bool]] = []
     while index < len(line):
         char = line[index]
         if quote == "'":
@@ -66,6 +68,17 @@ def extract_substitutions(line: str) -> tuple[str, list[str]]:
             inner.append(line[index + 1:end])
             out.append(SUBST if quote else f" {SUBST} ")
             index = end + 1
+            continue
+        if quote is None and line.startswith("<<", index) and not line.startswith("<<<", index):
+            delimiter, index = _heredoc_word(line, index + 2)
+            heredocs.append(delimiter)
+            out.append(" << _heredoc_ ")
+            continue
+        if quote is None and char == "\n" and heredocs:
+            index = _heredoc_bodies(line, index + 1, heredocs, inner)
+            heredocs = []
+            out.append(" ; ")
+            word_start = True
             continue
         if char in "'\"" and quote is None:
             quote = char
@@ -103,3 +116,29 @@ def _closing(line: str, start: int) -> int:
                 return index
         index += 1
     return len(line)
+
+
+def _heredoc_word(line: str, index: int) -> tuple[tuple[str, bool], int]:
+    """The delimiter after '<<' (quotes removed) and whether '<<-' strips leading tabs; the index after it."""
+    strip_tabs = line.startswith("-", index)
+    index += strip_tabs
+    while index < len(line) and line[index] in " \t":
+        index += 1
+    start = index
+    while index < len(line) and not line[index].isspace() and line[index] not in ";&|()<>":
+        index += 1
+    return (line[start:index].replace("'", "").replace('"', "").replace("\\", ""), strip_tabs), index
+
+
+def _heredoc_bodies(line: str, index: int, heredocs: list[tuple[str, bool]], inner: list[str]) -> int:
+    """Collect the body lines of each pending here-document into `inner`; the index after the last one."""
+    for delimiter, strip_tabs in heredocs:
+        while index < len(line):
+            end = line.find("\n", index)
+            end = len(line) if end == -1 else end
+            text = line[index:end]
+            index = end + 1
+            if (text.lstrip("\t") if strip_tabs else text) == delimiter:
+                break
+            inner.append(text)
+    return min(index, len(line))
