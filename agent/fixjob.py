@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_PROTECTED = ["tests/**", "test_*.py", "*_test.py", "conftest.py", ".github/**", ".gitlab-ci.yml", ".ci/**"]
+DEFAULT_PROTECTED = ["**/tests/**", "test_*.py", "*_test.py", "conftest.py", ".github/**", ".gitlab-ci.yml", ".ci/**"]
 EXIT_CHECK_FAILING = 4
 OUTPUT_TAIL = 8000
 

@@ -176,3 +176,12 @@ def test_setup_failure_is_one_failed_task(tmp_path, capsys, monkeypatch):
     assert main(["batch", str(tasks), "--out", str(tmp_path / "out")]) == 1
     row = results(tmp_path / "out")["nope"]
     assert row["stop_reason"] == "setup_failed" and not row["success"]
+
+
+def test_example_tasks_file_parses():
+    from agent.batch import load_tasks
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "tasks.jsonl"
+    tasks = load_tasks(example)
+    assert len(tasks) >= 3 and any(t.check for t in tasks) and any(t.ref for t in tasks)
+    assert all(t.task for t in tasks)
