@@ -66,7 +66,9 @@ class GLMClient:
                 "no API key: set ZAI_API_KEY or pass api_key (use api_key='' for a server without auth)",
                 code="local", hint=errors.HINT_AUTH)
         self.__key = key
-        self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=connect_timeout), transport=transport)
+        # Plain-http endpoints (stand-in, local vLLM) never use TLS: skip loading CA certificates (slow start-up).
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=connect_timeout), transport=transport,
+                                  verify=not self.base_url.startswith("http://"))
 
     def __repr__(self) -> str:
         key_state = "set" if self.__key else "none"

@@ -55,7 +55,7 @@ def _check_fields(body: dict) -> Problem | None:
     if max_tokens is not None and not (isinstance(max_tokens, int) and 1 <= max_tokens <= 131072):
         return invalid("max_tokens")
     stop = body.get("stop")
-    if stop is not None and (not isinstance(stop, list) or len(stop) > 1):
+    if stop is not None and not isinstance(stop, str) and (not isinstance(stop, list) or len(stop) > 1):
         return invalid("stop")
     tools = body.get("tools") or []
     if len(tools) > 128:
