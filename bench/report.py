@@ -11,6 +11,7 @@ GOALS = (  # (figure, comparison, limit or reference subject, label)
 )
 
 ROWS = (  # (figure, label, format)
+    ("largest_n_wall_s", "whole run at the largest N (s)", "{:.2f}"),
     ("launch_to_first_s", "launch -> first request (s)", "{:.3f}"),
     ("last_to_exit_s", "last response -> exit (s)", "{:.3f}"),
     ("step_wall_ms", "framework wall per step (ms)", "{:.1f}"),
@@ -57,6 +58,7 @@ def summarize(samples: list[dict], cost: dict) -> dict:
     first_bytes = median(s["request_bytes"][0] for s in good)
     summary = {
         "per_n": per_n,
+        "largest_n_wall_s": per_n[max(per_n)]["wall_s"],
         "launch_to_first_s": median(s["launch_to_first_s"] for s in good),
         "last_to_exit_s": median(s["last_to_exit_s"] for s in good),
         "step_wall_ms": 1000 * (_slope([(n, v["loop_wall_s"]) for n, v in per_n.items()]) - cost["wall_s"]),
