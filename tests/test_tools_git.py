@@ -108,3 +108,10 @@ def test_finish_with_gate(repo):
     (repo / "fixed").write_text("")
     accepted = call(tools, "finish", summary="done now")
     assert accepted.finish_summary == "done now" and seen == ["done", "done now"]
+
+
+def test_commit_accepts_a_lone_path_string(repo):
+    (repo / "a.py").write_text("a\n")
+    (repo / "b.py").write_text("b\n")
+    assert not call(build_toolset(repo), "git_commit", message="a", paths="a.py").is_error
+    assert set(git.Repo(repo).head.commit.stats.files) == {"a.py"}

@@ -175,3 +175,10 @@ def test_changed_paths_lists_what_this_run_wrote(repo):
     call(toolset, "edit_file", path="README.md", old_string="hello", new_string="bye")
     call(toolset, "bash", command="echo untracked > by_shell.txt")
     assert toolset.changed_paths() == ["src/new.py", "README.md"]
+
+
+def test_null_for_an_optional_field_means_its_default(repo):
+    result = build_toolset(repo).dispatch("read_file", '{"path": "README.md", "offset": null, "limit": null}')
+    assert not result.is_error and "1\thello" in result.text
+    missing = build_toolset(repo).dispatch("read_file", '{"path": null}')
+    assert missing.is_error and "field 'path'" in missing.text

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from tools.base import ToolResult, ToolSettings
+from tools.registry import Toolset
 from tools.toolset import build_toolset
 
-__all__ = ["ToolResult", "ToolSettings", "build_toolset"]
+__all__ = ["ToolResult", "ToolSettings", "Toolset", "build_toolset"]

@@ -33,7 +33,7 @@ def parse_arguments(raw: str | dict | None, string_fields: frozenset[str] = froz
     fenced = _FENCE.match(text)
     if fenced:
         text = fenced.group(1).strip()
-    if "<arg_key>" in text:
+    if "<arg_key>" in text or text.startswith("<tool_call>"):
         return _from_xml(text, string_fields, tool)
     try:
         value = json.loads(text)
@@ -107,7 +107,7 @@ def _from_xml(text: str, string_fields: frozenset[str], tool: str) -> Parsed:
             "JSON arguments."
         )
     args = _xml_pairs(match.group(2) if match else text, string_fields)
-    if not args:
+    if not args and "<arg_key>" in text:
         raise ArgumentError("arguments contain <arg_key> tags without matching <arg_value> pairs; send JSON.")
     return Parsed(args, "arguments came as <arg_key>/<arg_value> tags instead of JSON and were converted; send JSON")
 

@@ -20,7 +20,7 @@ class ToolSettings(BaseModel):
 
     bash_timeout_default: int = Field(120, gt=0)
     bash_timeout_max: int = Field(600, gt=0)
-    output_limit: int = Field(30000, gt=1000)
+    output_limit: int = Field(30000, gt=0)
     git_user_name: str = "glm-agent"
     git_user_email: str = "glm-agent@localhost"
     protected: list[str] = Field(default_factory=list)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import git
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from tools.base import ToolError
 from tools.registry import ToolArgs
@@ -35,6 +35,12 @@ class GitCommit(ToolArgs):
 
     message: str = Field(min_length=1, description="Commit message")
     paths: list[str] | None = Field(None, description="Files to commit (default: all changes)")
+
+    @field_validator("paths", mode="before")
+    @classmethod
+    def _one_path(cls, value):
+        """A lone string is one path (models often send "a.py" for ["a.py"])."""
+        return [value] if isinstance(value, str) else value
 
 
 class GitTools:

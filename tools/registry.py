@@ -85,8 +85,11 @@ class Toolset:
             parsed = parse_arguments(arguments, self._strings[name], name)
         except ArgumentError as exc:
             return ToolResult(f"Invalid arguments for {name}: {exc}", is_error=True)
+        fields = tool.args.model_fields
+        given = {key: value for key, value in parsed.args.items()  # null for an optional field means its default
+                 if not (value is None and key in fields and not fields[key].is_required())}
         try:
-            args = tool.args.model_validate(parsed.args)
+            args = tool.args.model_validate(given)
         except ValidationError as exc:
             return ToolResult(f"Invalid arguments for {name}: {_explain(exc, tool.args)}", is_error=True)
         try:
