@@ -70,11 +70,12 @@ class Batch:
                 future.result()  # a bug in this module must not pass silently
             return True
         except KeyboardInterrupt:
-            self._stopping.set()
+            with self._lock:
+                self._stopping.set()
+                running = list(self._running.values())
             for future in futures:
                 future.cancel()
-            for proc in list(self._running.values()):
-                _kill_group(proc)
+            _kill_groups(running)
             return False
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -88,9 +89,11 @@ class Batch:
         logs.mkdir(parents=True, exist_ok=True)
         workdir = self.out / "work" / task.slug
         row = {"id": task.id, "workdir": str(workdir)}
+        deadline = started + self.task_timeout
+        (logs / f"{task.slug}.log").write_bytes(b"")
         try:
-            self._prepare(task, workdir, deadline=started + self.task_timeout)
-            row.update(self._child(task, workdir, logs, started))
+            self._prepare(task, workdir, deadline, logs / f"{task.slug}.log")
+            row.update(self._child(task, workdir, logs, deadline))
         except _SetupFailed as exc:
             row.update(stop_reason="setup_failed", success=False, exit_code=None, error=str(exc))
         if self._stopping.is_set():
@@ -98,43 +101,62 @@ class Batch:
         row["duration_s"] = round(time.monotonic() - started, 2)
         self._record(row)
 
-    def _prepare(self, task: Task, workdir: Path, deadline: float) -> None:
+    def _prepare(self, task: Task, workdir: Path, deadline: float, log: Path) -> None:
         """A fresh checkout of the task's repo at its ref, private to this task."""
         if workdir.exists():  # left by an interrupted earlier attempt
             shutil.rmtree(workdir)
         workdir.parent.mkdir(parents=True, exist_ok=True)
         if _is_url(task.repo):
-            _setup_git(["clone", "-q", "--no-hardlinks", task.repo, str(workdir)], None, deadline)
+            self._git(task, ["clone", "-q", "--no-hardlinks", task.repo, str(workdir)], None, deadline, log)
             if task.ref:
-                _setup_git(["checkout", "-q", "--detach", task.ref], workdir, deadline)
+                self._git(task, ["checkout", "-q", "--detach", task.ref], workdir, deadline, log)
             return
         source = Path(task.repo)
         with self._setup_lock:  # concurrent `worktree add` on one repo race on its admin files
-            _setup_git(["worktree", "prune"], source, deadline)
-            _setup_git(["worktree", "add", "-q", "--detach", str(workdir.resolve()), task.ref or "HEAD"],
-                       source, deadline)
+            self._git(task, ["worktree", "prune"], source, deadline, log)
+            self._git(task, ["worktree", "add", "-q", "--detach", str(workdir.resolve()), task.ref or "HEAD"],
+                      source, deadline, log)
 
-    def _child(self, task: Task, workdir: Path, logs: Path, started: float) -> dict:
+    def _git(self, task: Task, args: list[str], cwd: Path | None, deadline: float, log: Path) -> None:
+        try:
+            with open(log, "ab") as err:
+                code, timed_out = self._spawn(task, ["git", *args], cwd, subprocess.DEVNULL, err, deadline)
+        except OSError as exc:  # e.g. the repo folder does not exist
+            raise _SetupFailed(f"git {args[0]}: {exc}") from None
+        if timed_out or code != 0:
+            tail = log.read_text(errors="replace").strip()[-1000:]
+            raise _SetupFailed(f"git {args[0]} {'timed out' if timed_out else 'failed'}: {tail}")
+
+    def _child(self, task: Task, workdir: Path, logs: Path, deadline: float) -> dict:
         branch = f"glm-agent/batch-{task.slug}-{os.urandom(2).hex()}"
         command = [*CHILD, "fix" if task.check else "run", task.task, *(["--check", task.check] if task.check else []),
                    "--json", "--repo", str(workdir), "--branch", branch, *self.child_args]
         out_path, err_path = logs / f"{task.slug}.json", logs / f"{task.slug}.log"
-        with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            proc = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
-            with self._lock:
-                self._running[task.id] = proc
-            timed_out = False
-            try:
-                proc.wait(timeout=max(0.0, started + self.task_timeout - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _kill_group(proc)
-            finally:
-                with self._lock:
-                    self._running.pop(task.id, None)
-        return _row_from_child(proc.returncode, out_path.read_text(errors="replace"),
+        with open(out_path, "wb") as out, open(err_path, "ab") as err:
+            code, timed_out = self._spawn(task, command, None, out, err, deadline)
+        return _row_from_child(code, out_path.read_text(errors="replace"),
                                err_path.read_text(errors="replace"), timed_out, self.task_timeout)
+
+    def _spawn(self, task: Task, command: list[str], cwd: Path | None, out, err, deadline: float) -> tuple[int, bool]:
+        """Run one process in its own group until it ends or the task's deadline (then the group is killed)."""
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+        proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True)
+        with self._lock:
+            self._running[task.id] = proc
+            stopping = self._stopping.is_set()  # checked under the lock the Ctrl-C path kills under
+        timed_out = False
+        try:
+            if stopping:
+                _kill_groups([proc])
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_groups([proc])
+        finally:
+            with self._lock:
+                self._running.pop(task.id, None)
+        return proc.returncode, timed_out
 
     def _record(self, row: dict) -> None:
         with self._lock:
@@ -175,32 +197,20 @@ def _parse_json(text: str) -> dict:
     return {}
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    """SIGINT first (the run records its stop), then SIGKILL for the whole group after a grace period."""
-    for sig, grace in ((signal.SIGINT, KILL_GRACE_S), (signal.SIGKILL, None)):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-        if grace is not None:
+def _kill_groups(procs: list[subprocess.Popen]) -> None:
+    """SIGINT first (a run records its stop), then SIGKILL for whatever is left of each group after a grace period."""
+    for sig in (signal.SIGINT, signal.SIGKILL):
+        for proc in procs:
             try:
-                proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, sig)
+            except (ProcessLookupError, PermissionError):
                 pass
-    proc.wait()
-
-
-def _setup_git(args: list[str], cwd: Path | None, deadline: float) -> None:
-    try:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                              timeout=max(1.0, deadline - time.monotonic()),
-                              env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
-    except subprocess.TimeoutExpired:
-        raise _SetupFailed(f"git {args[0]} timed out") from None
-    except OSError as exc:
-        raise _SetupFailed(f"git {args[0]}: {exc}") from None
-    if proc.returncode != 0:
-        raise _SetupFailed(f"git {args[0]} failed: {proc.stderr.strip()[-1000:]}")
+        if sig == signal.SIGINT:
+            grace_end = time.monotonic() + KILL_GRACE_S
+            while time.monotonic() < grace_end and any(p.poll() is None for p in procs):
+                time.sleep(0.05)
+    for proc in procs:
+        proc.wait()
 
 
 def _is_url(repo: str) -> bool:
@@ -224,9 +234,9 @@ def load_tasks(path: Path) -> list[Task]:
         except (ValueError, KeyError, TypeError) as exc:
             raise BatchError(f"{path}:{number}: expected {{id, repo, task, ref?, check?}}: {exc!r}") from None
         task.id = str(task.id)
-        if task.id in seen:
-            raise BatchError(f"{path}:{number}: duplicate id {task.id!r}")
-        seen.add(task.id)
+        if task.id in seen or task.slug in seen:
+            raise BatchError(f"{path}:{number}: duplicate id {task.id!r} (ids must differ in letters, digits, . _ -)")
+        seen.update((task.id, task.slug))
         if not _is_url(task.repo):
             task.repo = str((Path(path).parent / Path(task.repo).expanduser()).resolve())
         tasks.append(task)
