@@ -71,6 +71,10 @@ class ContextExhausted(Stop):
     reason = "context_exhausted"
 
 
+class Deadline(BaseException):
+    """The wall-clock budget ran out mid-step (raised from a timer); a BaseException so no retry or tool eats it."""
+
+
 class Agent:
     """One run of GLM against a toolset; `on_event` receives every recordable event, `on_delta` the live stream."""
 
@@ -97,6 +101,8 @@ class Agent:
             result = {"stop_reason": "context_exhausted", "summary": "", "error": str(exc), "limit": None}
         except GLMError as exc:
             result = {"stop_reason": "api_error", "summary": "", "error": str(exc), "limit": None}
+        except Deadline as exc:
+            result = {"stop_reason": "limit_reached", "summary": "", "error": str(exc), "limit": "timeout"}
         except KeyboardInterrupt:
             pass
         except BaseException as exc:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 from agent.config import Config
-from agent.loop import Agent, RunResult
+from agent.loop import Agent, Deadline, RunResult
 from agent.records import RUNS_DIR, Recorder, new_run_id, slugify
 
 AUTO_BRANCH = "glm-agent/{slug}"
@@ -87,7 +87,8 @@ def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | N
             display.event(event)
 
     agent = Agent(client, toolset, config, on_event=on_event, on_delta=display.delta if display is not None else None)
-    return agent.run(job.task, prompt=prompt)
+    with _hard_deadline(config.limits.timeout):
+        return agent.run(job.task, prompt=prompt)
 
 
 def _finish(job: Job, guard, recorder: Recorder, result: RunResult | None) -> RunResult | None:
@@ -179,3 +180,22 @@ def _sigint_deferred() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _hard_deadline(seconds: float | None) -> Iterator[None]:
+    """The loop checks the wall clock between steps; this timer also ends a step (a slow request or command)."""
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise Deadline(f"timeout limit reached ({seconds:g}s) in the middle of a step")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -104,3 +104,18 @@ def test_every_stop_reason_over_the_wire_keeps_the_users_work(calc_repo, script,
     assert (calc_repo / "README.md").read_text() == "dirty\n"
     if reason in ("api_error", "context_exhausted"):
         assert result.error
+
+
+def test_wall_clock_timeout_ends_a_slow_request_mid_step(calc_repo):
+    import time
+
+    from agent.client import GLMClient
+    from agent.runner import Job, run_job
+    from agent.standin import StandIn
+
+    started = time.monotonic()
+    with StandIn([call("read_file", path="calc.py"), finish()], latency=3.0) as server:
+        with GLMClient(server.base_url, "k" * 20, max_retries=0) as client:
+            result = run_job(Job("Slow", calc_repo, Config(limits={"timeout": 0.5})), model=client)
+    assert (result.stop_reason, result.limit) == ("limit_reached", "timeout")
+    assert "middle of a step" in result.error and time.monotonic() - started < 3.0
