@@ -119,6 +119,11 @@ def fix(args: argparse.Namespace) -> int:
     result = result.model_copy(update=update)
     _rewrite_record(result)
     code = report(result, args, display)
+    if not args.json:
+        state = "passes" if after is not None and after.passed else "still fails" if after else "was not rerun"
+        print(f"check `{args.check}`: failed before (exit {before.exit_code}), {state} now"
+              f"{f' (exit {after.exit_code})' if after else ''}; finish attempts checked: {gate.attempts}"
+              + (f"; stopped: {result.error}" if gate.gave_up else ""))
     _emit(result, args, before, after, diffstat=_diffstat(repo, run_id), printed=True)
     if result.stop_reason in ("interrupted", "api_error"):
         return code
@@ -159,7 +164,9 @@ def _branch(args, config, run_id: str) -> str | None:
 
     if args.no_branch or not config.git.branch:
         return None
-    return args.branch or f"glm-agent/fix-{slugify(args.check, 24)}-{secrets.token_hex(2)}"
+    words = args.check.split()
+    short = " ".join(Path(word).name for word in words[:4])  # "python tests/test_x.py" -> "python test_x.py"
+    return args.branch or f"glm-agent/fix-{slugify(short, 24)}-{secrets.token_hex(2)}"
 
 
 def _rewrite_record(result) -> None:
@@ -183,7 +190,7 @@ def _diffstat(repo: Path, run_id: str) -> str:
     start, end = git.ref_path(run_id, "worktree"), git.ref_path(run_id, "end-worktree")
     if not (git.rev(start) and git.rev(end)):
         return ""
-    return git.run("diff", "--stat", start, end, check=False)
+    return git.run("diff", "--stat", start, end, check=False, strip=False).rstrip()
 
 
 def _emit(result, args, before: CheckRun, after: CheckRun | None, *, diffstat: str, printed: bool = False) -> None:
