@@ -264,3 +264,18 @@ def test_listing_an_ignored_folder_shows_its_entries(repo, tools):
     (repo / "build" / "out.o").write_bytes(b"\x00")
     text = call(tools, "read_file", path="build").text
     assert "ignored" in text and "lib/" in text and "out.o" in text
+
+
+def test_edit_keeps_a_byte_order_mark(repo, tools):
+    (repo / "bom.txt").write_bytes(b"\xef\xbb\xbfname = 1\r\nother = 2\r\n")
+    assert call(tools, "read_file", path="bom.txt").text.startswith("     1\tname = 1\n")
+    result = call(tools, "edit_file", path="bom.txt", old_string="name = 1\nother", new_string="name = 3\nother")
+    assert not result.is_error, result.text
+    assert (repo / "bom.txt").read_bytes() == b"\xef\xbb\xbfname = 3\r\nother = 2\r\n"
+
+
+def test_edit_miss_in_mixed_line_endings_says_so(repo, tools):
+    (repo / "mixed.txt").write_bytes(b"a = 1\r\nb = 2\nc = 3\r\n")
+    result = call(tools, "edit_file", path="mixed.txt", old_string="a = 1\nb = 2", new_string="a = 0\nb = 2")
+    assert result.is_error and "mixes CRLF and LF" in result.text
+    assert (repo / "mixed.txt").read_bytes() == b"a = 1\r\nb = 2\nc = 3\r\n"

@@ -27,6 +27,8 @@ def parse_arguments(raw: str | dict | None, string_fields: frozenset[str] = froz
     """Decode `raw`; `string_fields` are properties the schema types as strings (kept verbatim from XML)."""
     if isinstance(raw, dict):
         return Parsed(raw)
+    if raw is not None and not isinstance(raw, str):
+        raise ArgumentError(f"arguments must be a JSON object string, got {type(raw).__name__}.")
     text = (raw or "").strip()
     if not text:
         return Parsed({})

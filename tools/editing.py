@@ -76,6 +76,8 @@ class Editor:
         if b"\x00" in previous[:8192]:
             raise ToolError(f"'{rel}' is a binary file; edit_file changes text files only.")
         raw = previous.decode("utf-8", "surrogateescape")
+        bom = "\ufeff" if raw.startswith("\ufeff") else ""
+        raw = raw[len(bom):]
         crlf = _pure_crlf(raw)
         text = raw.replace("\r\n", "\n") if crlf else raw
         old, new = (s.replace("\r\n", "\n") for s in (args.old_string, args.new_string)) if crlf else (
@@ -91,7 +93,7 @@ class Editor:
             )
         first = text.index(old)
         updated = text.replace(old, new) if args.replace_all else text.replace(old, new, 1)
-        out = updated.replace("\n", "\r\n") if crlf else updated
+        out = bom + (updated.replace("\n", "\r\n") if crlf else updated)
         self._commit(rel, real, previous, out.encode("utf-8", "surrogateescape"))
         start = text.count("\n", 0, first) + 1
         shown = _snippet(updated, start, start + new.count("\n"))
@@ -157,6 +159,8 @@ def _not_found(rel: str, text: str, old: str) -> str:
     message = f"old_string was not found in '{rel}'."
     if _LINE_PREFIX.search(old) and _LINE_PREFIX.sub("", old) in text:
         return f"{message} It includes read_file's line-number prefixes; send the text without them."
+    if "\r" in text:
+        message += " The file mixes CRLF and LF line endings; old_string must use the same ones."
     if _squash(old) in _squash(text):
         message += " The text exists with different indentation or trailing whitespace (tabs vs spaces?)."
     regions = closest_regions(text.split("\n"), old)

@@ -99,7 +99,7 @@ def _numbered(handle, offset: int, limit: int, rel: str) -> tuple[str, list[str]
         if lineno >= offset + limit or chars > CHAR_LIMIT:
             stopped_at = lineno
             break
-        body = raw.rstrip(b"\n").rstrip(b"\r")
+        body = raw.rstrip(b"\n").rstrip(b"\r").removeprefix(b"\xef\xbb\xbf" if lineno == 1 else b"")
         try:
             line = body.decode("utf-8")
         except UnicodeDecodeError:

@@ -1,6 +1,7 @@
 """The Toolset: typed tools registered by name, their wire schemas, and a dispatch that never raises."""
 from __future__ import annotations
 
+import copy
 import difflib
 import re
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ class Toolset:
         self._strings = {tool.name: tool.string_fields() for tool in tools}
 
     def schemas(self) -> list[dict]:
-        return [dict(schema, function=dict(schema["function"])) for schema in self._schemas]
+        return copy.deepcopy(self._schemas)
 
     def names(self) -> list[str]:
         return list(self._tools)
