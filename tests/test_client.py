@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import pytest
 
@@ -214,3 +215,21 @@ def test_custom_prices_override_the_table():
                                              "cached_tokens": 0})]) as server:
         turn = make(server, prices={"glm-4.6": {"input": 1.0, "cached_input": 0.5, "output": 2.0}}).complete(USER)
     assert turn.cost_usd == pytest.approx(0.003)
+
+
+def test_deltas_arrive_while_the_stream_is_still_running():
+    reply = Reply(content=" ".join(f"word{i}" for i in range(20)))
+    stamps: list[float] = []
+    with StandIn([reply], chunk_delay=0.05) as server:
+        client = make(server)
+        started = time.monotonic()
+        client.complete(USER, on_delta=lambda d: stamps.append(time.monotonic()))
+        ended = time.monotonic()
+    assert len(stamps) == 20
+    assert stamps[0] - started < (ended - started) / 2  # the first token did not wait for the last
+
+
+def test_tool_calls_given_as_dicts_are_accepted_by_the_stand_in():
+    with StandIn([Reply(tool_calls=[{"name": "read_file", "arguments": {"path": "a"}}])]) as server:
+        turn = make(server).complete(USER, TOOLS)
+    assert turn.tool_calls[0].name == "read_file" and json.loads(turn.tool_calls[0].arguments) == {"path": "a"}

@@ -43,6 +43,11 @@ class Reply:
     finish_reason: str | None = None
     usage: dict | None = None
 
+    def __post_init__(self) -> None:
+        # also accept the script-file form [{"name": ..., "arguments": ...}]
+        self.tool_calls = [(c["name"], c.get("arguments", {})) if isinstance(c, dict) else tuple(c)
+                           for c in self.tool_calls]
+
     def final_reason(self) -> str:
         return self.finish_reason or ("tool_calls" if self.tool_calls else "stop")
 
@@ -133,8 +138,8 @@ def item_from_dict(data: dict) -> Item:
         return Fault(**data["fault"])
     if "raw" in data:
         return Raw(**data["raw"])
-    calls = [(call["name"], call.get("arguments", {})) for call in data.get("tool_calls") or []]
-    return Reply(content=data.get("content", ""), reasoning=data.get("reasoning", ""), tool_calls=calls,
+    return Reply(content=data.get("content", ""), reasoning=data.get("reasoning", ""),
+                 tool_calls=data.get("tool_calls") or [],
                  finish_reason=data.get("finish_reason"), usage=data.get("usage"))
 
 
