@@ -119,3 +119,37 @@ def test_wall_clock_timeout_ends_a_slow_request_mid_step(calc_repo):
             result = run_job(Job("Slow", calc_repo, Config(limits={"timeout": 0.5})), model=client)
     assert (result.stop_reason, result.limit) == ("limit_reached", "timeout")
     assert "middle of a step" in result.error and time.monotonic() - started < 3.0
+
+
+def test_agents_md_from_the_root_down_to_the_working_folder_goes_into_the_task_prompt(calc_repo):
+    (calc_repo / "AGENTS.md").write_text("Root rule: run pytest.\n")
+    (calc_repo / "pkg" / "sub").mkdir(parents=True)
+    (calc_repo / "pkg" / "AGENTS.md").write_text("Package rule: no floats.\n")
+    (calc_repo / "other").mkdir()
+    (calc_repo / "other" / "AGENTS.md").write_text("Unrelated rule.\n")
+    _, requests, _ = run_script(calc_repo / "pkg" / "sub", [finish()])
+    system, task = requests[0]["messages"]
+    assert "Root rule" not in system["content"]  # the system prompt stays byte-stable across repos
+    text = task["content"]
+    assert text.index("Root rule: run pytest.") < text.index("Package rule: no floats.")
+    assert "Unrelated rule" not in text and "working folder: pkg/sub" in text
+
+
+def test_agents_md_is_capped(calc_repo):
+    (calc_repo / "AGENTS.md").write_text("A" * 100 + "TAIL\n")
+    (calc_repo / "pkg").mkdir()
+    (calc_repo / "pkg" / "AGENTS.md").write_text("Package rule.\n")
+    _, requests, _ = run_script(calc_repo / "pkg", [finish()], config=Config(context={"agents_md_max_bytes": 60}))
+    text = requests[0]["messages"][1]["content"]
+    assert "A" * 60 in text and "A" * 61 not in text and "TAIL" not in text and "Package rule" not in text
+    assert "truncated" in text
+
+
+def test_system_prompt_and_tools_are_identical_across_runs(calc_repo, tmp_path):
+    from conftest import git_init
+
+    other = git_init(tmp_path / "other")
+    _, first, _ = run_script(calc_repo, [finish()], task="one task")
+    _, second, _ = run_script(other, [finish()], task="another task")
+    assert first[0]["messages"][0] == second[0]["messages"][0]
+    assert dumps({"t": first[0]["tools"]}) == dumps({"t": second[0]["tools"]})
