@@ -53,6 +53,10 @@ REFUSED = [
     "rm -R /opt/x",
     "cd /tmp && rm -rf build",
     "cd .. && rm -rf repo",
+    "git update-ref -d refs/glm-agent/run1/start",
+    "git for-each-ref --format='%(refname)' refs/glm-agent | xargs -n1 git update-ref -d",
+    "git reflog expire --expire=now --all",
+    "git gc --prune=now",
 ]
 
 HIDDEN = [
@@ -105,6 +109,9 @@ ALLOWED = [
     "git stash",
     "git stash pop",
     "git branch -d merged",
+    "git gc",
+    "git reflog",
+    "git update-ref refs/heads/x HEAD",
     "git status; git diff",
     "rm -r build/",
     "rm -rf build dist *.egg-info",

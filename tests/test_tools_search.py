@@ -85,3 +85,14 @@ def test_grep_errors(tools):
     assert bad.is_error and "invalid regular expression" in bad.text
     assert "No matches" in call(tools, "grep", pattern="zzz_nothing").text
     assert call(tools, "grep", pattern="x", path="missing/").is_error
+
+
+def test_search_works_outside_git(tmp_path):
+    (tmp_path / ".git").mkdir()  # an empty .git is not a repository: the walk fallback must still skip it
+    (tmp_path / ".git" / "HEAD.py").write_text("def hidden(): pass\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("def visible(): pass\n")
+    tools = build_toolset(tmp_path)
+    assert call(tools, "glob", pattern="*.py").text == "pkg/mod.py"
+    assert call(tools, "grep", pattern="def ").text == "pkg/mod.py:1:def visible(): pass"
+    assert "mod.py" in call(tools, "read_file", path="pkg").text

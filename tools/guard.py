@@ -35,6 +35,8 @@ _WHY = {
     "push": "a forced or deleting push rewrites the remote and can destroy other people's commits. Push normally; "
             "force pushes are for the user to decide.",
     "stash": "`git stash drop`/`clear` permanently deletes stashed work. Leave existing stashes alone.",
+    "refs": "deleting refs or expiring reflogs removes the snapshots that make this run undoable (and the "
+            "user's recovery points). Leave refs, reflogs and garbage collection alone.",
     "branch": "`git branch -D` deletes a branch even when its commits exist nowhere else. Leave branches alone "
               "(`git branch -d` deletes merged branches only).",
 }
@@ -162,6 +164,9 @@ def _check_git(args: list[str], cwd: Path | None, from_xargs: bool) -> str | Non
                or any(w.startswith(("+", ":")) and len(w) > 1 for w in rest))
     elif sub == "stash":
         bad = bool(rest) and rest[0] in ("drop", "clear")
+    elif sub in ("update-ref", "reflog", "gc"):
+        sub, bad = "refs", ("-d" in rest or (rest[:1] in (["expire"], ["delete"]))
+                            or any(w in ("--prune=now", "--prune=all") for w in rest))
     elif sub == "branch":
         deleting = "d" in short or "--delete" in rest
         bad = "D" in short or (deleting and ("f" in short or "--force" in rest))
