@@ -67,6 +67,6 @@ def summary_table(rows: list[dict]) -> str:
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     ok = sum(1 for r in rows if r.get("success"))
     cost = sum(float(r.get("cost_usd") or 0) for r in rows)
-    lines = [fmt.format(*header), *(fmt.format(*row) for row in body),
+    lines = [fmt.format(*header).rstrip(), *(fmt.format(*row).rstrip() for row in body),
              f"{ok}/{len(rows)} succeeded, total cost ${cost:.4f}"]
     return "\n".join(lines)

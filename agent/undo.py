@@ -54,7 +54,7 @@ def undo(repo: Path, run_id: str | None = None) -> str:
         git.set_index_entries(git.tree_of(ref("index")), sorted(touched))
     note.update(undone=True, undone_at=time.time())
     write_note(git, note)
-    return _report(note, to_restore + to_delete, kept, move_head)
+    return _report(note, to_restore, to_delete, kept, move_head)
 
 
 def _latest_note(git: Git) -> dict:
@@ -150,12 +150,17 @@ def _short(sha: str | None) -> str:
     return sha[:10] if sha else "(none)"
 
 
-def _report(note: dict, files: list[str], kept: str | None, moved: bool) -> str:
+def _report(note: dict, restored: list[str], removed: list[str], kept: str | None, moved: bool) -> str:
     where = note["orig_branch"] or f"detached HEAD {_short(note['orig_head'])}"
     lines = [f"Undid run {note['run_id']}."]
     if moved:
         lines.append(f"Back on {where}, with your uncommitted changes as they were before the run.")
-    lines.append(f"Restored {len(files)} file(s)" + (": " + ", ".join(files) if files else "."))
+    if restored:
+        lines.append(f"Restored {len(restored)} file(s) the run had changed: {', '.join(restored)}")
+    if removed:
+        lines.append(f"Removed {len(removed)} file(s) the run had created: {', '.join(removed)}")
+    if not restored and not removed:
+        lines.append("No files needed restoring.")
     if kept:
         lines.append(f"The run's commits are kept as {kept} "
                      f"(`git branch NAME {kept}` brings them back).")

@@ -40,6 +40,8 @@ def test_undo_after_committed_run_from_dirty_tree(repo):
     assert git(repo, "rev-parse", "refs/glm-agent/r1/branch").strip() == outcome.commit
     assert git(repo, "branch", "--list", "glm-agent/work") == ""
     assert "Undid run r1" in message and "refs/glm-agent/r1/branch" in message
+    assert "Restored 2 file(s) the run had changed: lib.py, notes/untracked.txt" in message
+    assert "Removed 1 file(s) the run had created: pkg/new.py" in message
     with pytest.raises(UndoError, match="no glm-agent run to undo"):
         undo(repo)
 
@@ -105,7 +107,7 @@ def test_undo_after_user_switched_back_keeps_branch_as_ref(repo):
     assert git(repo, "branch", "--show-current").strip() == "main"
     assert git(repo, "branch", "--list", "work") == ""
     assert git(repo, "rev-parse", "refs/glm-agent/r1/branch").strip() == outcome.commit
-    assert "Restored 0 file(s)" in message
+    assert "No files needed restoring." in message
 
 
 def test_refuses_a_run_that_never_ended(repo):
