@@ -8,6 +8,8 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tools.base import ToolSettings
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -73,13 +75,10 @@ class GitSettings(_Section):
     commit_on_stop: bool = False
 
 
-class ToolOptions(_Section):
-    """Tool settings passed to tools.ToolSettings."""
+class ToolOptions(ToolSettings):
+    """The tools' own settings (tools.ToolSettings), with unknown keys refused like every other section."""
 
-    bash_timeout_default: int = Field(120, gt=0)
-    bash_timeout_max: int = Field(600, gt=0)
-    output_limit: int = Field(30000, gt=0)
-    protected: list[str] = Field(default_factory=list)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class Config(_Section):

@@ -70,12 +70,11 @@ def _guarded(job: Job, client: Any, display: Any) -> RunResult:
 def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | None, dirty: bool,
                recorder: Recorder, display: Any) -> RunResult:
     from prompts import render
-    from tools import ToolSettings, build_toolset
+    from tools import build_toolset
 
     config = job.config
-    options = config.tools.model_dump()
-    options["protected"] = [*options["protected"], *job.protected]
-    toolset = build_toolset(root, ToolSettings(**options), finish_gate=job.finish_gate)
+    settings = config.tools.model_copy(update={"protected": [*config.tools.protected, *job.protected]})
+    toolset = build_toolset(root, settings, finish_gate=job.finish_gate)
     facts = {"root": str(root), "workdir": _relative(workdir, root), "branch": branch, "dirty": dirty,
              "files": sorted(p.name for p in root.iterdir() if p.name not in (".git", ".glm-agent"))[:60]}
     prompt = render(job.template, task=job.task, facts=facts,
