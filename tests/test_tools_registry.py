@@ -148,6 +148,7 @@ def test_xml_leak_for_another_tool_is_refused(repo):
 def test_validation_errors_name_the_field(repo, args, expected):
     result = call(build_toolset(repo), "read_file", **args)
     assert result.is_error and expected in result.text
+    assert result.text.endswith("Expected: read_file(path: string, offset: integer = 1, limit: integer = 2000)")
 
 
 def test_lax_types_are_coerced(repo):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -53,8 +54,24 @@ class Tool:
         return {"type": "function", "function": {"name": self.name, "description": description, "parameters": parameters}}
 
     def string_fields(self) -> frozenset[str]:
-        props = self.args.model_json_schema(schema_generator=_QuietSchema).get("properties", {})
-        return frozenset(key for key, prop in props.items() if prop.get("type") == "string")
+        return frozenset(key for key, prop in self._properties().items() if prop.get("type") == "string")
+
+    def signature(self) -> str:
+        """The call as the model should write it, e.g. `read_file(path: string, limit: integer = 2000)`."""
+        schema = self.args.model_json_schema(schema_generator=_QuietSchema)
+        required = set(schema.get("required", []))
+        parts = []
+        for key, prop in schema.get("properties", {}).items():
+            kind = prop.get("type", "any") + (f" of {prop['items']['type']}" if "items" in prop else "")
+            if "default" in prop:
+                kind += f" = {json.dumps(prop['default'])}"
+            elif key not in required:
+                kind += " (optional)"
+            parts.append(f"{key}: {kind}")
+        return f"{self.name}({', '.join(parts)})"
+
+    def _properties(self) -> dict:
+        return self.args.model_json_schema(schema_generator=_QuietSchema).get("properties", {})
 
 
 class Toolset:
@@ -68,6 +85,7 @@ class Toolset:
         self._changed_paths = changed_paths
         self._schemas = [tool.schema() for tool in tools]
         self._strings = {tool.name: tool.string_fields() for tool in tools}
+        self._signatures = {tool.name: tool.signature() for tool in tools}
 
     def schemas(self) -> list[dict]:
         return copy.deepcopy(self._schemas)
@@ -85,14 +103,14 @@ class Toolset:
         try:
             parsed = parse_arguments(arguments, self._strings[name], name)
         except ArgumentError as exc:
-            return ToolResult(f"Invalid arguments for {name}: {exc}", is_error=True)
+            return self._invalid(name, str(exc))
         fields = tool.args.model_fields
         given = {key: value for key, value in parsed.args.items()  # null for an optional field means its default
                  if not (value is None and key in fields and not fields[key].is_required())}
         try:
             args = tool.args.model_validate(given)
         except ValidationError as exc:
-            return ToolResult(f"Invalid arguments for {name}: {_explain(exc, tool.args)}", is_error=True)
+            return self._invalid(name, _explain(exc, tool.args))
         try:
             outcome = tool.run(args)
         except ToolError as exc:
@@ -103,6 +121,9 @@ class Toolset:
         if parsed.note:
             result = ToolResult(f"{result.text}\n(note: {parsed.note})", result.is_error, result.finish_summary)
         return result
+
+    def _invalid(self, name: str, problem: str) -> ToolResult:
+        return ToolResult(f"Invalid arguments for {name}: {problem}\nExpected: {self._signatures[name]}", is_error=True)
 
     def _unknown(self, name: str) -> str:
         close = difflib.get_close_matches(str(name), list(self._tools), n=1)
