@@ -246,7 +246,9 @@ class GitGuard:
             if tree != git.tree_of(head):
                 new = git.commit_tree(tree, [head] if head else [], message)
                 git.run("update-ref", "-m", f"glm-agent {self.run_id}: commit", "HEAD", new, head or "0" * 40)
-                git.set_index_entries(new, git.changed(git.tree_of(head), tree))
+                committed = git.changed(git.tree_of(head), tree)
+                git.set_index_entries(new, committed)
+                self._restage(committed)
                 head = new
             outcome.user_changes_included = mixed
         if head and head != note["orig_head"]:
@@ -259,6 +261,15 @@ class GitGuard:
                     commit=outcome.commit, files_changed=changed)
         write_note(git, note)
         return outcome
+
+    def _restage(self, paths: list[str]) -> None:
+        """Re-apply what the user had staged in files the commit touched, so it stays staged (best effort)."""
+        git = self.git
+        start_head_tree = git.tree_of(self.note["orig_head"])
+        index_tree = git.tree_of(git.ref_path(self.run_id, "index"))
+        for path in set(paths) & set(git.changed(start_head_tree, index_tree)):
+            patch = git.run("diff", "--binary", "--full-index", start_head_tree, index_tree, "--", path, strip=False)
+            git.ok("apply", "--cached", "--whitespace=nowarn", "-", input=patch)
 
     def _agent_tree(self, current_tree: str, changed: list[str]) -> tuple[str, list[str]]:
         """Current tree minus the user's pre-run uncommitted changes, where those can be separated."""

@@ -208,3 +208,18 @@ def test_agent_commit_that_swept_in_user_changes_is_corrected(repo):
     assert (repo / "README.md").read_text() == "hello\nuser edit\n"
     assert (repo / "notes" / "untracked.txt").read_text() == "user notes\n"
     assert "README.md" in git(repo, "diff", "--name-only", "HEAD")
+
+
+def test_staged_user_change_in_a_file_the_agent_also_edited_stays_staged(repo):
+    make_user_mess(repo)
+    (repo / "lib.py").write_text((repo / "lib.py").read_text().replace("line 1\n", "line 1 (user, staged)\n"))
+    git(repo, "add", "lib.py")
+    guard = GitGuard.begin(repo, "run-11", branch="work")
+    (repo / "lib.py").write_text((repo / "lib.py").read_text().replace("line 19\n", "line 19 (agent)\n"))
+
+    outcome = guard.end("agent edit", commit=True)
+
+    assert "(user, staged)" not in show(repo, f"{outcome.commit}:lib.py")
+    staged = git(repo, "diff", "--cached", "--", "lib.py")
+    assert "+line 1 (user, staged)" in staged and "agent" not in staged
+    assert git(repo, "diff", "--", "lib.py") == ""

@@ -158,3 +158,23 @@ def test_cli_undo_after_a_real_run_that_committed_from_a_dirty_tree(repo, monkey
     run_id = Path(result["run_dir"]).name
     assert f"Undid run {run_id}" in undone.stdout
     assert git(repo, "rev-parse", f"refs/glm-agent/{run_id}/branch").strip() == result["commit"]
+
+
+def test_detached_head_run_without_branch_is_undone(repo):
+    make_user_mess(repo)
+    git(repo, "switch", "-q", "--detach", "HEAD")
+    before = state(repo)
+    outcome = agent_run(repo, "r1", branch=None)
+    assert git(repo, "rev-parse", "HEAD").strip() == outcome.commit
+    undo(repo)
+    assert state(repo) == before
+
+
+def test_refuses_when_the_starting_branch_moved(repo):
+    make_user_mess(repo)
+    agent_run(repo, "r1", branch="work")
+    git(repo, "update-ref", "refs/heads/main", "HEAD")  # e.g. a fast-forward of main from another worktree
+    before = state(repo)
+    with pytest.raises(UndoError, match="branch main has moved"):
+        undo(repo)
+    assert state(repo) == before
