@@ -279,3 +279,11 @@ def test_edit_miss_in_mixed_line_endings_says_so(repo, tools):
     result = call(tools, "edit_file", path="mixed.txt", old_string="a = 1\nb = 2", new_string="a = 0\nb = 2")
     assert result.is_error and "mixes CRLF and LF" in result.text
     assert (repo / "mixed.txt").read_bytes() == b"a = 1\r\nb = 2\nc = 3\r\n"
+
+
+def test_edit_of_non_utf8_file_keeps_other_bytes_and_result_is_sendable(repo, tools):
+    (repo / "legacy.txt").write_bytes(b"name = caf\xe9\nvalue = 1\n")
+    result = call(tools, "edit_file", path="legacy.txt", old_string="value = 1", new_string="value = 2")
+    assert not result.is_error
+    assert (repo / "legacy.txt").read_bytes() == b"name = caf\xe9\nvalue = 2\n"
+    result.text.encode("utf-8")

@@ -115,3 +115,12 @@ def test_commit_accepts_a_lone_path_string(repo):
     (repo / "b.py").write_text("b\n")
     assert not call(build_toolset(repo), "git_commit", message="a", paths="a.py").is_error
     assert set(git.Repo(repo).head.commit.stats.files) == {"a.py"}
+
+
+def test_diff_of_non_utf8_text_is_sendable(repo):
+    (repo / "latin.txt").write_bytes(b"caf\xe9\n")
+    git.Repo(repo).index.add(["latin.txt"])
+    (repo / "latin.txt").write_bytes(b"caf\xe9 cr\xe8me\n")
+    text = call(build_toolset(repo), "git_diff").text
+    assert "+caf" in text
+    text.encode("utf-8")  # no lone surrogates: the loop can put it in a UTF-8 request body

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -66,8 +67,9 @@ def test_descriptions_say_when_not_to_use(repo):
 def test_schemas_are_byte_stable_across_processes(repo):
     code = ("import json,sys; from tools import build_toolset; "
             "print(json.dumps(build_toolset(sys.argv[1]).schemas(), separators=(',',':')))")
-    runs = {subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True, text=True, check=True).stdout
-            for _ in range(2)}
+    runs = {subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+            for seed in ("1", "2")}
     assert len(runs) == 1
     assert runs.pop().strip() == json.dumps(build_toolset(repo).schemas(), separators=(",", ":"))
 

@@ -51,7 +51,7 @@ class GitTools:
 
     def git_status(self, args: GitStatus) -> str:
         out = self._git("status", "--short", "--branch", "--untracked-files=all")
-        return out if "\n" in out else out + "\n(clean: nothing to commit)"
+        return _truncate(out, self.ws.settings.output_limit) if "\n" in out else out + "\n(clean: nothing to commit)"
 
     def git_diff(self, args: GitDiff) -> str:
         command = ["diff", "--no-color", "--no-ext-diff", "--stat", "--patch"]

@@ -118,9 +118,10 @@ class Toolset:
         except Exception as exc:  # a tool bug must not kill the run; the model may route around it
             return ToolResult(f"Error: {name} failed unexpectedly: {type(exc).__name__}: {exc}", is_error=True)
         result = outcome if isinstance(outcome, ToolResult) else ToolResult(outcome)
-        if parsed.note:
-            result = ToolResult(f"{result.text}\n(note: {parsed.note})", result.is_error, result.finish_summary)
-        return result
+        text = f"{result.text}\n(note: {parsed.note})" if parsed.note else result.text
+        # undecodable bytes kept as surrogates (edit_file, git output) cannot be sent as UTF-8 JSON
+        text = text.encode("utf-8", "replace").decode("utf-8")
+        return ToolResult(text, result.is_error, result.finish_summary)
 
     def _invalid(self, name: str, problem: str) -> ToolResult:
         return ToolResult(f"Invalid arguments for {name}: {problem}\nExpected: {self._signatures[name]}", is_error=True)
