@@ -53,8 +53,7 @@ def run_demo(*, live: bool = False, keep: bool = False, as_json: bool = False) -
         else:
             display.summary(result)
             print("\nThe change:\n" + _diff(repo))
-            if keep:
-                print(f"(kept: {repo})")
+            print(f"\n(kept: {repo})" if keep else "\n(the demo repository is temporary; add --keep to look around in it)")
         return exit_code(result)
     finally:
         if not keep:

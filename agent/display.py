@@ -28,6 +28,8 @@ class HumanDisplay:
                 return  # GLM often sends a bare "\n" of content beside tool calls
             if delta.kind != self._kind and self._streamed:
                 self._write("\n")
+            if delta.kind == "reasoning" and self._kind != "reasoning":
+                text = "thinking: " + text
             self._write(self._dim(text) if delta.kind == "reasoning" else text)
             self._streamed, self._kind = True, delta.kind
 
@@ -67,7 +69,8 @@ class HumanDisplay:
             f"commit: {result.commit or 'none'}" + (f" on {result.branch}" if result.branch else ""),
         ]
         if result.summary:
-            lines.insert(2, "summary: " + result.summary.strip().replace("\n", "\n         "))
+            first, *rest = result.summary.strip().splitlines()
+            lines.insert(2, "\n".join([f"summary: {first}", *(f"         {line}" if line else "" for line in rest)]))
         if result.run_dir:
             lines.append(f"record: {result.run_dir}")
         self._line("\n".join(lines))
