@@ -129,8 +129,8 @@ class Batch:
 
     def _child(self, task: Task, workdir: Path, logs: Path, deadline: float) -> dict:
         branch = f"glm-agent/batch-{task.slug}-{os.urandom(2).hex()}"
-        command = [*CHILD, "fix" if task.check else "run", task.task, *(["--check", task.check] if task.check else []),
-                   "--json", "--repo", str(workdir), "--branch", branch, *self.child_args]
+        command = [*CHILD, "fix" if task.check else "run", *([f"--check={task.check}"] if task.check else []),
+                   "--json", "--repo", str(workdir), "--branch", branch, *self.child_args, "--", task.task]
         out_path, err_path = logs / f"{task.slug}.json", logs / f"{task.slug}.log"
         with open(out_path, "wb") as out, open(err_path, "ab") as err:
             code, timed_out = self._spawn(task, command, None, out, err, deadline)
