@@ -28,6 +28,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="runs per subject and N; medians are reported")
     parser.add_argument("--subjects", default="glm-agent,mini-swe-agent,floor",
                         help="comma-separated, first one is compared to the others")
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="untimed N=1 runs per subject first (byte-compiling, disk cache)")
     parser.add_argument("--mini-format", choices=("tool", "text"), default="tool",
                         help="mini-swe-agent's protocol: tool = its default mini.yaml (bash tool call), "
                              "text = mini_textbased.yaml (```mswea_bash_command blocks)")
@@ -41,7 +43,7 @@ def _meta(args: argparse.Namespace, cost: dict) -> dict:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BENCH, capture_output=True, text=True)
     return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "commit": head.stdout.strip(), "python": platform.python_version(), "machine": platform.platform(),
-            "cpus": os.cpu_count(), "loadavg_start": os.getloadavg(), "steps": args.steps, "repeats": args.repeats,
+            "cpus": os.cpu_count(), "loadavg_start": os.getloadavg(), "steps": args.steps, "repeats": args.repeats, "warmup": args.warmup,
             "mini_format": args.mini_format, "command_cost": cost}
 
 
@@ -52,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         cost = command_cost(f"{args.command} 1", Path(tmp))
     meta = _meta(args, cost)
+    for subject in subjects:
+        for _ in range(args.warmup):
+            run_once(subject, 1, args.command)
     samples: dict[str, list[dict]] = {s.name: [] for s in subjects}
     for repeat in range(args.repeats):  # interleaved, so background load drifts over every subject alike
         for n in steps:
