@@ -30,6 +30,7 @@ ENDPOINTS = {
     "mainland-coding": "https://open.bigmodel.cn/api/coding/paas/v4",
 }
 DIALECTS = ("zai", "openai")
+_CLIENT_DEFAULT: Any = object()  # sentinel: "use the client's setting"
 
 
 def resolve_base_url(base_url: str | None, endpoint: str) -> str:
@@ -85,10 +86,14 @@ class GLMClient:
         self.close()
 
     def complete(self, messages: list[dict], tools: list[dict] | None = None, *, stream: bool = True,
-                 on_delta: OnDelta | None = None) -> AssistantTurn:
-        """One model turn. Retries retryable failures (whole stream included); raises GLMError otherwise."""
+                 on_delta: OnDelta | None = None, thinking: bool | str | None = _CLIENT_DEFAULT) -> AssistantTurn:
+        """One model turn. Retries retryable failures (whole stream included); raises GLMError otherwise.
+
+        `thinking` overrides the client's setting for this call (GLM-4.6 tool calling is sometimes better
+        with thinking off)."""
+        thinking = self.thinking if thinking is _CLIENT_DEFAULT else thinking
         body = build_request(model=self.model, messages=messages, tools=tools, stream=stream,
-                             dialect=self.dialect, thinking=self.thinking, tool_stream=self.tool_stream,
+                             dialect=self.dialect, thinking=thinking, tool_stream=self.tool_stream,
                              temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens,
                              stop=self.stop, extra=self.extra_body)
         attempt = 0

@@ -37,11 +37,14 @@ def test_text_and_reasoning_turn(stream):
     assert turn.cost_usd > 0
 
 
-@pytest.mark.parametrize("stream,tool_stream", [(True, True), (True, False), (False, False)])
-def test_parallel_tool_calls_whole_and_fragmented(stream, tool_stream):
+@pytest.mark.parametrize("stream,tool_stream,style", [
+    (True, True, "repeat_id"), (True, True, "first_id"), (True, True, "on_finish"),
+    (True, False, "repeat_id"), (False, False, "repeat_id"),
+])
+def test_parallel_tool_calls_whole_and_fragmented(stream, tool_stream, style):
     args = {"path": "src/app.py", "note": "naïve ünïcode ✓"}
     reply = Reply(tool_calls=[("read_file", args), ("read_file", '{"path": "b.py"}')])
-    with StandIn([reply]) as server:
+    with StandIn([reply], fragment_style=style) as server:
         turn = make(server, tool_stream=tool_stream).complete(USER, TOOLS, stream=stream)
         sent = server.requests[0]
     assert [c.name for c in turn.tool_calls] == ["read_file", "read_file"]
@@ -233,3 +236,12 @@ def test_tool_calls_given_as_dicts_are_accepted_by_the_stand_in():
     with StandIn([Reply(tool_calls=[{"name": "read_file", "arguments": {"path": "a"}}])]) as server:
         turn = make(server).complete(USER, TOOLS)
     assert turn.tool_calls[0].name == "read_file" and json.loads(turn.tool_calls[0].arguments) == {"path": "a"}
+
+
+def test_thinking_can_be_switched_per_call():
+    with StandIn([Reply(content="a"), Reply(content="b")]) as server:
+        client = make(server, thinking=True)
+        client.complete(USER, thinking=False)
+        client.complete(USER)
+        first, second = server.requests
+    assert first["thinking"] == {"type": "disabled"} and second["thinking"] == {"type": "enabled"}

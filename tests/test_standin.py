@@ -272,3 +272,19 @@ def test_module_cli_prints_base_url_and_serves_until_killed(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_tool_stream_variants_id_only_first_and_last_fragment_on_finish():
+    reply = Reply(tool_calls=[("read_file", {"path": "src/deep/module.py"})])
+    with StandIn([reply], fragment_style="on_finish") as server:
+        chunks = [json.loads(d) for d in frames(post(server, request(stream=True, tools=TOOLS,
+                                                                    tool_stream=True)))[:-1]]
+    pieces = [c["choices"][0] for c in chunks if "tool_calls" in c["choices"][0]["delta"]]
+    assert "id" in pieces[0]["delta"]["tool_calls"][0]
+    assert all("id" not in p["delta"]["tool_calls"][0] for p in pieces[1:])
+    assert pieces[-1]["finish_reason"] == "tool_calls" and "usage" not in chunks[-2]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls" and "usage" in chunks[-1]
+    assert "".join(p["delta"]["tool_calls"][0]["function"]["arguments"] for p in pieces) == \
+        '{"path":"src/deep/module.py"}'
+    with pytest.raises(ValueError, match="fragment_style"):
+        StandIn([], fragment_style="sideways")

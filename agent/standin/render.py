@@ -47,9 +47,10 @@ class Context:
     tool_stream: bool = False
     duplicate_finish: bool = True
     include_usage: bool = False
+    fragment_style: str = "repeat_id"
 
     @classmethod
-    def new(cls, flavor: str, model: str, usage: dict, **options: bool) -> Context:
+    def new(cls, flavor: str, model: str, usage: dict, **options: object) -> Context:
         rid = new_request_id() if flavor == "zai" else "chatcmpl-" + secrets.token_hex(16)
         return cls(flavor, model, usage, rid, int(time.time()), **options)
 
@@ -109,7 +110,9 @@ def _deltas(reply: Reply, ctx: Context) -> list[tuple[dict, str | None]]:
         first = {"id": call_id, "index": index, "type": "function", "function": {"name": name, "arguments": ""}}
         out.append(({"tool_calls": [first]}, None))
         for start in range(0, len(args), ARG_PIECE):
-            piece = {"id": call_id, "index": index, "function": {"arguments": args[start:start + ARG_PIECE]}}
+            piece = {"index": index, "function": {"arguments": args[start:start + ARG_PIECE]}}
+            if ctx.fragment_style == "repeat_id":
+                piece = {"id": call_id, **piece}
             out.append(({"tool_calls": [piece]}, None))
     return out
 
@@ -139,8 +142,12 @@ DONE = frame("[DONE]")
 
 def sse_frames(reply: Reply, ctx: Context) -> list[bytes]:
     """Every frame of the stream, [DONE] included."""
-    frames = [_chunk(ctx, delta, finish) for delta, finish in _deltas(reply, ctx)]
+    deltas = _deltas(reply, ctx)
     last = {"role": "assistant", "content": ""}
+    if ctx.tool_stream and ctx.fragment_style == "on_finish" and deltas and "tool_calls" in deltas[-1][0]:
+        # the last argument fragment rides on a finish chunk; usage follows on a second one
+        deltas[-1] = ({**last, **deltas[-1][0]}, reply.final_reason())
+    frames = [_chunk(ctx, delta, finish) for delta, finish in deltas]
     if ctx.flavor == "zai":
         frames.append(_chunk(ctx, last, reply.final_reason(), ctx.usage))
     else:

@@ -22,6 +22,9 @@ from agent.standin.validate import KNOWN_MODELS, check_auth, check_body
 GENERAL, CODING, OPENAI = "/api/paas/v4", "/api/coding/paas/v4", "/v1"
 PATHS = {prefix + "/chat/completions" for prefix in (GENERAL, CODING, OPENAI)}
 _REMEMBERED_PROMPTS = 8
+# tool_stream fragment shapes (glm-api.md section 4, example B): id on every fragment, id only on the first,
+# or id only on the first and the last fragment carried by a finish chunk.
+FRAGMENT_STYLES = ("repeat_id", "first_id", "on_finish")
 
 
 class StandIn:
@@ -29,10 +32,16 @@ class StandIn:
 
     def __init__(self, script: Iterable[Item] | None = None, *, responder: Callable[[dict], Item] | None = None,
                  latency: float = 0.0, chunk_delay: float = 0.0, tool_stream: bool = True,
-                 duplicate_finish: bool = True, api_key: str | None = None,
+                 duplicate_finish: bool = True, fragment_style: str = "repeat_id", api_key: str | None = None,
                  models: Iterable[str] | None = KNOWN_MODELS, port: int = 0):
+        """latency: seconds before each answer; chunk_delay: seconds between SSE chunks; tool_stream False:
+        whole tool calls even when the request asks for fragments; duplicate_finish: finish_reason also on
+        tool-call chunks; api_key: the only Bearer accepted (None: any); models: accepted names (None: any)."""
         if script is not None and responder is not None:
             raise ValueError("give a script or a responder, not both")
+        if fragment_style not in FRAGMENT_STYLES:
+            raise ValueError(f"fragment_style must be one of {FRAGMENT_STYLES}")
+        self.fragment_style = fragment_style
         self.latency, self.chunk_delay = latency, chunk_delay
         self.tool_stream, self.duplicate_finish = tool_stream, duplicate_finish
         self.api_key = api_key
@@ -173,7 +182,7 @@ class _Responder:
         ctx = render.Context.new(
             self.flavor, str(self.body.get("model")), usage,
             tool_stream=self.standin.tool_stream and bool(self.body.get("tool_stream")),
-            duplicate_finish=self.standin.duplicate_finish,
+            duplicate_finish=self.standin.duplicate_finish, fragment_style=self.standin.fragment_style,
             include_usage=bool((self.body.get("stream_options") or {}).get("include_usage")))
         fault = item if isinstance(item, Fault) and not empty else None
         if self.stream:
