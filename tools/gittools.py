@@ -12,7 +12,8 @@ GIT_TIMEOUT = 120
 
 
 class GitStatus(ToolArgs):
-    """Show the branch and changed, staged and untracked files (git status --short)."""
+    """Show the branch and the changed, staged and untracked files (git status --short). Use it to check what you
+    have changed so far."""
 
 
 class GitDiff(ToolArgs):
@@ -24,7 +25,7 @@ class GitDiff(ToolArgs):
 
 
 class GitLog(ToolArgs):
-    """Show recent commits (hash, date, author, subject)."""
+    """Show recent commits (hash, date, author, subject); use git_diff for uncommitted changes."""
 
     n: int = Field(10, ge=1, le=200, description="Number of commits")
 

@@ -18,7 +18,8 @@ GREP_MAX_FILE = 20 * 1024 * 1024
 
 class Glob(ToolArgs):
     """Find files by name pattern (e.g. '**/*.py', 'src/*.ts', '*.md'; a pattern without '/' matches the file name
-    at any depth), newest first; .gitignore'd files are skipped. Use grep to search contents."""
+    at any depth), newest first; .gitignore'd files are skipped. Use it rather than bash find/ls; use grep to search
+    contents."""
 
     pattern: str = Field(description="Glob pattern, supports ** and {a,b}")
     path: str = Field(".", description="Folder to search, relative to the repo root")
