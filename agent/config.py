@@ -42,6 +42,8 @@ class ModelSettings(_Section):
     timeout: float = Field(300.0, gt=0)
     connect_timeout: float = Field(8.0, gt=0)
     max_retries: int = Field(3, ge=0)
+    prices: Optional[dict[str, dict[str, float]]] = Field(
+        None, description="USD per million tokens by model: {input, cached_input, output}; overrides the list prices")
 
 
 class Limits(_Section):

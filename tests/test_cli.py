@@ -148,3 +148,15 @@ def _wait_for_request(repo: Path, count: int, timeout: float = 30) -> Path:
                 return path
         time.sleep(0.05)
     raise AssertionError("the run never reached its request")
+
+
+def test_self_hosted_openai_dialect_with_a_zero_price_table(repo, tmp_path):
+    config = tmp_path / "selfhosted.toml"
+    config.write_text('[model]\ndialect = "openai"\n[model.prices."glm-4.6"]\ninput = 0.0\ncached_input = 0.0\noutput = 0.0\n')
+    with StandIn([call("read_file", path="README.md"), finish("ok")]) as server:
+        code, out, err = run_cli("run", "Look", "--repo", repo, "--base-url", server.url_for("/v1"), "--json",
+                                 "--config", config, "--no-thinking")
+        body = server.requests[0]
+    assert code == 0, err
+    assert json.loads(out)["cost_usd"] == 0.0 and json.loads(out)["usage"]["prompt_tokens"] > 0
+    assert body["chat_template_kwargs"] == {"enable_thinking": False} and "thinking" not in body

@@ -96,3 +96,16 @@ def test_error_names_the_file_it_came_from(tmp_path):
     write(user_config_path(), "[limits]\nmax_steps = -1\n")
     with pytest.raises(ConfigError, match=os.path.basename(str(user_config_path()))):
         load_config(tmp_path)
+
+
+
+def test_price_table_reaches_the_client(tmp_path, monkeypatch):
+    from agent.runner import build_client
+
+    monkeypatch.setenv("ZAI_API_KEY", "test-key-123456")
+    write(tmp_path / ".glm-agent.toml", '[model]\ndialect = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
+                                        '[model.prices."glm-4.6"]\ninput = 0.0\ncached_input = 0.0\noutput = 0.0\n')
+    config = load_config(tmp_path)
+    assert config.model.prices == {"glm-4.6": {"input": 0.0, "cached_input": 0.0, "output": 0.0}}
+    with build_client(config) as client:
+        assert client.prices == config.model.prices
