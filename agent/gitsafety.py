@@ -106,7 +106,8 @@ class Git:
     def worktree_tree(self) -> str:
         """Tree of the working tree as it is: tracked, staged and untracked files, minus ignored ones."""
         with self.temp_index(copy_user_index=True) as env:
-            self.run("add", "-A", "--", ".", env=env)
+            # an unreadable file must not block the run; it stays at its indexed version in the snapshot
+            self.run("add", "-A", "--ignore-errors", "--", ".", env=env, check=False)
             return self.run("write-tree", env=env)
 
     def index_tree(self) -> str:

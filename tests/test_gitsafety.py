@@ -223,3 +223,16 @@ def test_staged_user_change_in_a_file_the_agent_also_edited_stays_staged(repo):
     staged = git(repo, "diff", "--cached", "--", "lib.py")
     assert "+line 1 (user, staged)" in staged and "agent" not in staged
     assert git(repo, "diff", "--", "lib.py") == ""
+
+
+@pytest.mark.skipif(__import__("os").geteuid() == 0, reason="root reads unreadable files anyway")
+def test_unreadable_file_does_not_block_the_run(repo):
+    secret = repo / "locked.txt"
+    secret.write_text("no access\n")
+    secret.chmod(0)
+    try:
+        guard = GitGuard.begin(repo, "run-12", branch="work")
+        (repo / "fix.py").write_text("x = 1\n")
+        assert guard.end("fix", commit=True).files_changed == ["fix.py"]
+    finally:
+        secret.chmod(0o644)
