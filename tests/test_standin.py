@@ -288,3 +288,14 @@ def test_tool_stream_variants_id_only_first_and_last_fragment_on_finish():
         '{"path":"src/deep/module.py"}'
     with pytest.raises(ValueError, match="fragment_style"):
         StandIn([], fragment_style="sideways")
+
+
+def test_responder_returning_nonsense_is_reported_and_dicts_are_script_items():
+    answers = iter([{"content": "from a dict"}, None])
+    server = StandIn(responder=lambda body: next(answers))
+    with pytest.raises(AssertionError, match="not a Reply"):
+        with server:
+            assert post(server, request()).json()["choices"][0]["message"]["content"] == "from a dict"
+            assert post(server, request()).status_code == 500
+    with StandIn([{"fault": {"kind": "http", "status": 429, "code": "1305"}}]) as server:
+        assert post(server, request()).json()["error"]["code"] == "1305"

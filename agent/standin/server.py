@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 from agent.standin import render
-from agent.standin.script import Fault, Item, Raw, Reply
+from agent.standin.script import Fault, Item, Raw, Reply, item_from_dict
 from agent.standin.validate import KNOWN_MODELS, check_auth, check_body
 
 GENERAL, CODING, OPENAI = "/api/paas/v4", "/api/coding/paas/v4", "/v1"
@@ -49,7 +49,7 @@ class StandIn:
         self.requests: list[dict] = []
         self.paths: list[str] = []
         self.failures: list[str] = []
-        self._script = list(script or [])
+        self._script = [item_from_dict(i) if isinstance(i, dict) else i for i in script or []]
         self._responder = responder
         self._prompts: list[str] = []
         self._lock = threading.Lock()
@@ -115,9 +115,13 @@ class StandIn:
         """The item to serve, or a problem description (script exhausted, responder crashed)."""
         if self._responder is not None:
             try:
-                return self._responder(body)
+                item = self._responder(body)
             except Exception as exc:  # the test's responder is broken: report it, keep serving
                 return self._fail(f"responder raised {type(exc).__name__}: {exc}")
+            item = item_from_dict(item) if isinstance(item, dict) else item
+            if not isinstance(item, (Reply, Fault, Raw)):
+                return self._fail(f"responder returned {item!r:.80}, not a Reply, Fault or Raw")
+            return item
         with self._lock:
             if self._script:
                 return self._script.pop(0)
