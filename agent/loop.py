@@ -118,7 +118,7 @@ class Agent:
         self._check_limits()
         self._manage_context()
         tools = self.toolset.schemas()
-        self._emit("request", step=self._steps + 1, messages=self.messages[self._sent:],
+        self._emit("request", step=self._steps + 1, messages=[dict(m) for m in self.messages[self._sent:]],
                    **({"tools": tools} if self._sent == 0 else {}))
         self._sent = len(self.messages)
         started = time.monotonic()
