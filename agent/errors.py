@@ -125,6 +125,8 @@ def error_class(status: int | None, code: str | None, message: str = "") -> type
     """The exception type for an error answer: business code first, then the HTTP status."""
     if code in _BY_CODE:
         return _BY_CODE[code]
+    if status is None and code and code.isdigit() and len(code) == 3:  # in-stream errors of OpenAI-style hosts
+        status = int(code)
     if code and code.isdigit() and len(code) == 4 and code.startswith("12"):
         return BadRequestError
     lowered = message.lower()

@@ -103,7 +103,7 @@ class WireBody(_Tolerant):
 
     def error_fields(self) -> tuple[str | None, str] | None:
         """(code, message) when this body is an error, in either the nested or the flat form."""
-        if self.error is not None and not self.choices:
+        if self.error:  # Z.ai sends it without choices; OpenRouter mid-stream errors keep a choices list
             err = self.error if isinstance(self.error, dict) else {"message": str(self.error)}
             code = err.get("code")
             return (None if code is None else str(code)), str(err.get("message") or "")

@@ -8,7 +8,7 @@ import pytest
 from agent.sse import SSEDecoder
 from agent.standin import Raw, StandIn
 from agent import GLMClient
-from agent.errors import StreamInterruptedError
+from agent.errors import ServerError, StreamInterruptedError
 
 STREAM = (
     'data: {"id":"a","choices":[{"index":0,"delta":{"role":"assistant","content":"héllo 世界 🙂"}}]}\n\n'
@@ -81,3 +81,17 @@ def test_invalid_utf8_in_a_frame_is_a_stream_error():
     with StandIn([Raw(body, content_type="text/event-stream")]) as server:
         with pytest.raises(StreamInterruptedError, match="UTF-8"):
             GLMClient(server.base_url, api_key="k", max_retries=0).complete([{"role": "user", "content": "hi"}])
+
+
+def test_error_frame_with_choices_is_still_an_error():
+    frames = [
+        '{"id":"d","choices":[{"index":0,"delta":{"content":"par"}}]}',
+        '{"id":"d","error":{"code":502,"message":"upstream died"},'
+        '"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}',
+    ]
+    body = "".join(f"data: {f}\n\n" for f in frames) + "data: [DONE]\n\n"
+    with StandIn([Raw(body)]) as server:
+        client = GLMClient(server.url_for("/v1"), api_key="k", dialect="openai", max_retries=0)
+        with pytest.raises(ServerError, match="upstream died") as caught:
+            client.complete([{"role": "user", "content": "hi"}])
+    assert caught.value.code == "502" and caught.value.retryable
