@@ -1,4 +1,8 @@
-"""Request validation as the real service does it: returns (HTTP status, business code, message) or None."""
+"""Request validation as the real service does it: returns (HTTP status, business code, message) or None.
+
+Deliberately shares no code with the client's own hygiene checks (agent.wire): the stand-in models the
+remote service, so a mistake in the client's checks cannot hide in both places.
+"""
 from __future__ import annotations
 
 import re
