@@ -9,6 +9,7 @@ from tools.base import ToolError
 
 HASH_LIMIT = 16 * 1024 * 1024  # larger files are compared by mtime and size only
 UNDO_LEVELS = 10
+UNDO_BYTES = 64 * 1024 * 1024  # per file
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class History:
         levels = self._undo.setdefault(rel, [])
         levels.append(previous)
         del levels[:-UNDO_LEVELS]
+        while len(levels) > 1 and sum(len(level or b"") for level in levels) > UNDO_BYTES:
+            del levels[0]  # huge files keep fewer levels rather than filling memory
         self._changed[rel] = None
 
     def pop_undo(self, rel: str) -> bytes | None:
