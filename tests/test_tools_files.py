@@ -287,3 +287,13 @@ def test_edit_of_non_utf8_file_keeps_other_bytes_and_result_is_sendable(repo, to
     assert not result.is_error
     assert (repo / "legacy.txt").read_bytes() == b"name = caf\xe9\nvalue = 2\n"
     result.text.encode("utf-8")
+
+
+def test_undo_keeps_fewer_levels_of_huge_files(repo, tools, monkeypatch):
+    monkeypatch.setattr("tools.history.UNDO_BYTES", 100)
+    (repo / "huge.txt").write_text("a" * 80 + "\n")
+    call(tools, "edit_file", path="huge.txt", old_string="a" * 80, new_string="b" * 80)
+    call(tools, "edit_file", path="huge.txt", old_string="b" * 80, new_string="c" * 80)
+    assert not call(tools, "undo_edit", path="huge.txt").is_error
+    assert (repo / "huge.txt").read_text() == "b" * 80 + "\n"
+    assert call(tools, "undo_edit", path="huge.txt").is_error
