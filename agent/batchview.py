@@ -22,8 +22,8 @@ class Progress:
         self.failed += 0 if row.get("success") else 1
         self.cost += float(row.get("cost_usd") or 0.0)
         status = "ok" if row.get("success") else row.get("stop_reason", "failed")
-        if not self.tty:
-            self.stream.write(f"[batch] {row['id']}: {status}\n")
+        # on a terminal the event goes above the live line (cleared first), elsewhere it is a plain line
+        self.stream.write(("\r\x1b[K" if self.tty else "") + f"[batch] {row['id']}: {status}\n")
         self._write(running, force=True)
 
     def tick(self, running: int) -> None:

@@ -185,3 +185,37 @@ def test_example_tasks_file_parses():
     tasks = load_tasks(example)
     assert len(tasks) >= 3 and any(t.check for t in tasks) and any(t.ref for t in tasks)
     assert all(t.task for t in tasks)
+
+
+class FakeTerminal:
+    """A stderr that says it is a terminal: the progress line is then redrawn in place."""
+
+    def __init__(self):
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_redraws_only_on_a_terminal(tty):
+    import io
+
+    from agent.batchview import Progress
+
+    stream = FakeTerminal() if tty else io.StringIO()
+    progress = Progress(total=2, workers=2, stream=stream)
+    progress.tick(2)
+    progress.task_done({"id": "a", "success": True, "cost_usd": 0.5}, 1)
+    progress.task_done({"id": "b", "success": False, "stop_reason": "timeout"}, 0)
+    progress.close(0)
+    text = stream.text if tty else stream.getvalue()
+    assert "[batch] a: ok\n" in text and "[batch] b: timeout\n" in text
+    assert "[batch] 2/2 done, 1 failed, 0 running, $0.5000, ETA 0s" in text
+    assert ("\r" in text) is tty
