@@ -80,8 +80,9 @@ class Editor:
         raw = raw[len(bom):]
         crlf = _pure_crlf(raw)
         text = raw.replace("\r\n", "\n") if crlf else raw
-        old, new = (s.replace("\r\n", "\n") for s in (args.old_string, args.new_string)) if crlf else (
-            args.old_string, args.new_string)
+        old, new = args.old_string, args.new_string
+        if crlf:  # the model writes LF; match and write back in the file's CRLF
+            old, new = old.replace("\r\n", "\n"), new.replace("\r\n", "\n")
         count = text.count(old)
         if count == 0:
             raise ToolError(_not_found(rel, text, old))
