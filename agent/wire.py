@@ -180,11 +180,13 @@ def _tools_problem(tools: list) -> str | None:
     if len(tools) > MAX_TOOLS:
         return f"GLM accepts at most {MAX_TOOLS} tools, got {len(tools)}"
     for tool in tools:
-        function = tool.get("function") if isinstance(tool, dict) else None
-        if tool.get("type") == "function" and not isinstance(function, dict):
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            continue  # retrieval / web_search tools carry no function
+        function = tool.get("function")
+        if not isinstance(function, dict):
             return f"tool without a function definition: {tool!r:.80}"
-        name = (function or {}).get("name", "")
-        if tool.get("type") == "function" and not _TOOL_NAME.match(str(name)):
+        name = function.get("name", "")
+        if not _TOOL_NAME.match(str(name)):
             return f"tool name {name!r} must match ^[a-zA-Z0-9_-]{{1,64}}$"
     return None
 
@@ -199,7 +201,8 @@ def _messages_problem(messages: Any) -> str | None:
         if role == "tool" and not message.get("tool_call_id"):
             return f"tool message {i} has no tool_call_id"
         for call in message.get("tool_calls") or []:
-            if not isinstance((call.get("function") or {}).get("arguments"), str):
+            function = call.get("function") if isinstance(call, dict) else None
+            if not isinstance((function or {}).get("arguments"), str):
                 return f"assistant message {i}: tool call arguments must be a JSON string"
     if not any(m["role"] == "user" for m in messages):
         return "GLM needs at least one user message (it rejects system/assistant-only input)"
