@@ -129,3 +129,30 @@ def test_refused_command_is_not_run(repo, tools):
     result = bash(tools, "touch ran.txt && git reset --hard")
     assert result.is_error and "Refused" in result.text
     assert not (repo / "ran.txt").exists()
+
+
+class _Deadline(BaseException):
+    """Stands in for the run's deadline or Ctrl-C arriving while a command runs."""
+
+
+def test_interruption_mid_command_kills_the_group(repo, tools):
+    import signal
+
+    def interrupt(signum, frame):
+        raise _Deadline()
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(_Deadline):
+            bash(tools, "sleep 30 & echo $! > child.pid; sleep 30", timeout=20)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - started < 3
+    pid = int((repo / "child.pid").read_text())
+    deadline = time.monotonic() + 2
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)

@@ -89,7 +89,11 @@ class Shell:
         capture = _Capture(settings.output_limit)
         started = time.monotonic()
         with proc:
-            ending = _pump(proc, capture, started + timeout)
+            try:
+                ending = _pump(proc, capture, started + timeout)
+            except BaseException:  # Ctrl-C or the run's deadline: the command must not outlive the call
+                _kill_group(proc.pid)
+                raise
             if ending != "eof":
                 _kill_group(proc.pid)
                 _drain(proc, capture)
