@@ -36,7 +36,7 @@ def prepare_repo(target: Path) -> Path:
 def run_demo(*, live: bool = False, keep: bool = False, as_json: bool = False) -> int:
     """Run the demo task and show the diff; returns the CLI exit code."""
     from agent.cli import exit_code
-    from agent.config import Config
+    from agent.config import Config, load_config
     from agent.display import HumanDisplay
     from agent.runner import Job, run_job
 
@@ -46,7 +46,9 @@ def run_demo(*, live: bool = False, keep: bool = False, as_json: bool = False) -
         display = None if as_json else HumanDisplay(show_reasoning=True)
         if display is not None:
             print(f"demo repository: {repo}\ntask: {TASK}\nmodel: {'GLM-4.6 (live)' if live else 'offline GLM stand-in, recorded turns'}\n")
-        job = Job(TASK, repo, Config(limits={"max_steps": 30}), branch="glm-agent/fix-shopcart")
+        config = load_config(None) if live else Config()  # live: the user's endpoint/model settings apply
+        config.limits.max_steps = min(config.limits.max_steps, 30)
+        job = Job(TASK, repo, config, branch="glm-agent/fix-shopcart")
         result = run_job(job, display=display) if live else _offline(job, display)
         if as_json:
             print(json.dumps(result.model_dump(mode="json"), indent=2))
