@@ -124,3 +124,16 @@ def test_diff_of_non_utf8_text_is_sendable(repo):
     text = call(build_toolset(repo), "git_diff").text
     assert "+caf" in text
     text.encode("utf-8")  # no lone surrogates: the loop can put it in a UTF-8 request body
+
+
+def test_gate_can_end_the_run_with_its_own_reason(repo):
+    import pytest
+
+    from tools import EndRun
+
+    def gate(summary):
+        raise EndRun("check_failed", "the check still fails after 3 attempts")
+
+    with pytest.raises(EndRun) as info:
+        call(build_toolset(repo, finish_gate=gate), "finish", summary="done")
+    assert info.value.reason == "check_failed" and "3 attempts" in str(info.value)

@@ -31,3 +31,11 @@ class ToolSettings(BaseModel):
 
 class ToolError(Exception):
     """A failure the model can fix: reported back to it as an error result, never raised to the loop."""
+
+
+class EndRun(Exception):
+    """Raised by a tool or finish gate to stop the run with its own stop reason; dispatch lets it through."""
+
+    def __init__(self, reason: str, message: str = ""):
+        super().__init__(message or reason)
+        self.reason = reason

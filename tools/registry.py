@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
 from tools.arguments import ArgumentError, parse_arguments
-from tools.base import ToolError, ToolResult
+from tools.base import EndRun, ToolError, ToolResult
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -115,6 +115,8 @@ class Toolset:
             outcome = tool.run(args)
         except ToolError as exc:
             return ToolResult(f"Error: {exc}", is_error=True)
+        except EndRun:
+            raise
         except Exception as exc:  # a tool bug must not kill the run; the model may route around it
             return ToolResult(f"Error: {name} failed unexpectedly: {type(exc).__name__}: {exc}", is_error=True)
         result = outcome if isinstance(outcome, ToolResult) else ToolResult(outcome)
