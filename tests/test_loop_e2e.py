@@ -153,3 +153,17 @@ def test_system_prompt_and_tools_are_identical_across_runs(calc_repo, tmp_path):
     _, second, _ = run_script(other, [finish()], task="another task")
     assert first[0]["messages"][0] == second[0]["messages"][0]
     assert dumps({"t": first[0]["tools"]}) == dumps({"t": second[0]["tools"]})
+
+
+def test_wall_clock_timeout_ends_a_long_command_and_its_process(calc_repo):
+    import time
+    import uuid
+
+    marker = f"glm-agent-test-{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    result, _, _ = run_script(calc_repo, [call("bash", command=f"sleep 30; echo {marker}"), finish()],
+                              config=Config(limits={"timeout": 1}))
+    assert (result.stop_reason, result.limit) == ("limit_reached", "timeout")
+    assert time.monotonic() - started < 15
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert marker not in ps
