@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 
 import git
+import pytest
 
-from tools import ToolSettings, build_toolset
+from tools import EndRun, ToolSettings, build_toolset
 
 
 def call(toolset, name, **kwargs):
@@ -127,10 +128,6 @@ def test_diff_of_non_utf8_text_is_sendable(repo):
 
 
 def test_gate_can_end_the_run_with_its_own_reason(repo):
-    import pytest
-
-    from tools import EndRun
-
     def gate(summary):
         raise EndRun("check_failed", "the check still fails after 3 attempts")
 
