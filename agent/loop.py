@@ -71,6 +71,15 @@ class ContextExhausted(Stop):
     reason = "context_exhausted"
 
 
+class EndRun(BaseException):
+    """Raised by a hook such as a finish gate to end the run with its own stop reason (e.g. fix mode's
+    "check_failed"); a BaseException so the toolset's error handling passes it through to the loop."""
+
+    def __init__(self, reason: str, message: str = ""):
+        super().__init__(message or reason)
+        self.reason = reason
+
+
 class Deadline(BaseException):
     """The wall-clock budget ran out mid-step (raised from a timer); a BaseException so no retry or tool eats it."""
 
@@ -101,6 +110,8 @@ class Agent:
             result = {"stop_reason": "context_exhausted", "summary": "", "error": str(exc), "limit": None}
         except GLMError as exc:
             result = {"stop_reason": "api_error", "summary": "", "error": str(exc), "limit": None}
+        except EndRun as exc:
+            result = {"stop_reason": exc.reason, "summary": "", "error": str(exc), "limit": None}
         except Deadline as exc:
             result = {"stop_reason": "limit_reached", "summary": "", "error": str(exc), "limit": "timeout"}
         except KeyboardInterrupt:

@@ -167,3 +167,21 @@ def test_wall_clock_timeout_ends_a_long_command_and_its_process(calc_repo):
     assert time.monotonic() - started < 15
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert marker not in ps
+
+
+def test_a_finish_gate_can_end_the_run_with_its_own_reason(calc_repo):
+    from agent.loop import EndRun
+
+    attempts = []
+
+    def gate(summary):
+        attempts.append(summary)
+        if len(attempts) == 1:
+            return "the check still fails: try again"
+        raise EndRun("check_failed", "the check still fails after 2 attempts")
+
+    result, requests, events = run_script(calc_repo, [finish("first"), finish("second"), finish("never")],
+                                          finish_gate=gate)
+    assert (result.stop_reason, result.error, result.steps) == ("check_failed", "the check still fails after 2 attempts", 2)
+    assert "still fails: try again" in requests[1]["messages"][-1]["content"]
+    assert result.commit is None and events[-1]["stop_reason"] == "check_failed"
