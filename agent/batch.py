@@ -59,7 +59,7 @@ class Batch:
     def run(self, done_ids: set[str]) -> bool:
         """Run the tasks not in `done_ids`; False when interrupted (Ctrl-C: children killed, results kept)."""
         todo = [t for t in self.tasks if t.id not in done_ids]
-        self.progress = Progress(total=len(todo), workers=self.workers, stream=self.stream or sys.stderr)
+        self.progress = Progress(total=len(todo), stream=self.stream or sys.stderr)
         pool = ThreadPoolExecutor(max_workers=self.workers)
         futures = [pool.submit(self._run_one, task) for task in todo]
         try:
@@ -79,7 +79,7 @@ class Batch:
             return False
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            self.progress.close(len(self._running))
+            self.progress.close()
 
     def _run_one(self, task: Task) -> None:
         if self._stopping.is_set():

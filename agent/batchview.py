@@ -8,8 +8,8 @@ from typing import TextIO
 class Progress:
     """done, failed, running, cost so far and ETA; redrawn in place on a terminal, plain lines otherwise."""
 
-    def __init__(self, total: int, workers: int, stream: TextIO):
-        self.total, self.workers, self.stream = total, workers, stream
+    def __init__(self, total: int, stream: TextIO):
+        self.total, self.stream = total, stream
         self.done = self.failed = 0
         self.cost = 0.0
         self.started = time.monotonic()
@@ -30,7 +30,7 @@ class Progress:
         if self.tty:
             self._write(running)
 
-    def close(self, running: int) -> None:
+    def close(self) -> None:
         if self.tty:
             self.stream.write("\n")
         self.stream.flush()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -210,11 +209,11 @@ def test_progress_redraws_only_on_a_terminal(tty):
     from agent.batchview import Progress
 
     stream = FakeTerminal() if tty else io.StringIO()
-    progress = Progress(total=2, workers=2, stream=stream)
+    progress = Progress(total=2, stream=stream)
     progress.tick(2)
     progress.task_done({"id": "a", "success": True, "cost_usd": 0.5}, 1)
     progress.task_done({"id": "b", "success": False, "stop_reason": "timeout"}, 0)
-    progress.close(0)
+    progress.close()
     text = stream.text if tty else stream.getvalue()
     assert "[batch] a: ok\n" in text and "[batch] b: timeout\n" in text
     assert "[batch] 2/2 done, 1 failed, 0 running, $0.5000, ETA 0s" in text

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -98,7 +99,7 @@ def test_check_still_failing_exits_4_without_commit(repo, key, tmp_path):
     buggy_project(repo)
     step_summary = tmp_path / "step-summary.md"
     step_summary.write_text("earlier step\n")
-    env = {**__import__("os").environ, "GITHUB_STEP_SUMMARY": str(step_summary)}
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(step_summary)}
     with StandIn(responder=stubborn) as server:
         proc = subprocess.run(
             [sys.executable, "-m", "agent.cli", "fix", "--check", CHECK, "--max-attempts", "2", "--repo", str(repo),

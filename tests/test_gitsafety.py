@@ -1,6 +1,7 @@
 """GitGuard on real temporary repos: the user's uncommitted work survives, only the agent's changes are committed."""
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -225,7 +226,7 @@ def test_staged_user_change_in_a_file_the_agent_also_edited_stays_staged(repo):
     assert git(repo, "diff", "--", "lib.py") == ""
 
 
-@pytest.mark.skipif(__import__("os").geteuid() == 0, reason="root reads unreadable files anyway")
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads unreadable files anyway")
 def test_unreadable_file_does_not_block_the_run(repo):
     secret = repo / "locked.txt"
     secret.write_text("no access\n")
