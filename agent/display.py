@@ -68,6 +68,8 @@ class HumanDisplay:
             f"files changed: {', '.join(result.files_changed) or 'none'}",
             f"commit: {result.commit or 'none'}" + (f" on {result.branch}" if result.branch else ""),
         ]
+        if result.files_changed and not result.commit:
+            lines.append("the changes are left uncommitted in the working tree")
         if result.summary:
             first, *rest = result.summary.strip().splitlines()
             lines.insert(2, "\n".join([f"summary: {first}", *(f"         {line}" if line else "" for line in rest)]))

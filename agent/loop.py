@@ -193,7 +193,7 @@ class Agent:
     def _check_limits(self) -> None:
         for name, used, budget in self._budgets():
             if used >= budget:
-                raise LimitReached(f"{name} limit reached ({_num(used)} of {_num(budget)})", limit=name)
+                raise LimitReached(f"{name} limit reached: {_num(used)} of {_num(budget)}", limit=name)
 
     def _maybe_warn(self) -> None:
         """One soft-landing warning, appended to the last tool result so no user turn breaks interleaved thinking."""
