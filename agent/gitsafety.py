@@ -159,7 +159,7 @@ class Git:
 
 def read_note(git: Git, run_id: str) -> dict:
     path = git.notes_dir() / f"{run_id}.json"
-    if not path.exists():
+    if "/" in run_id or run_id.startswith(".") or not path.exists():
         raise GitSafetyError(f"no glm-agent run {run_id!r} recorded in this repository")
     return json.loads(path.read_text())
 

@@ -35,8 +35,7 @@ def undo(repo: Path, run_id: str | None = None) -> str:
             f"run {run_id} never recorded its end (still running, or killed), so its changes cannot be told "
             f"apart from yours. Its starting state is refs/glm-agent/{run_id}/worktree; restore a file with "
             f"`git restore --source=refs/glm-agent/{run_id}/worktree -- PATH`.")
-    ref = lambda name: git.ref_path(run_id, name)  # noqa: E731
-    start, end = git.tree_of(ref("worktree")), git.tree_of(ref("end-worktree"))
+    start, end = git.tree_of(git.ref_path(run_id, "worktree")), git.tree_of(git.ref_path(run_id, "end-worktree"))
     move_head = _check_refs(git, note)
     to_restore, to_delete = _plan_files(git, start, end, run_id)
 
@@ -51,7 +50,7 @@ def undo(repo: Path, run_id: str | None = None) -> str:
         touched = set(git.changed(start, end))
         if note["orig_head"] and note["end_head"]:
             touched |= set(git.changed(note["orig_head"], note["end_head"]))
-        git.set_index_entries(git.tree_of(ref("index")), sorted(touched))
+        git.set_index_entries(git.tree_of(git.ref_path(run_id, "index")), sorted(touched))
     note.update(undone=True, undone_at=time.time())
     write_note(git, note)
     return _report(note, to_restore, to_delete, kept, move_head)

@@ -178,3 +178,8 @@ def test_refuses_when_the_starting_branch_moved(repo):
     with pytest.raises(UndoError, match="branch main has moved"):
         undo(repo)
     assert state(repo) == before
+
+
+def test_unknown_run_id(repo):
+    with pytest.raises(UndoError, match="no glm-agent run '../x' recorded"):
+        undo(repo, "../x")
