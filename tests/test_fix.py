@@ -141,3 +141,16 @@ def test_allow_test_edits_lifts_protection_and_reports_the_test_change(repo, key
         code, result = run_fix(capsys, repo, server, "--allow-test-edits")
     assert code == 0
     assert result["extra"]["test_files_changed"] == ["tests/test_calc.py"]
+
+
+def reader(body: dict) -> Reply:
+    return call("read_file", path="calc.py")
+
+
+def test_limit_reached_with_check_still_failing_exits_4(repo, key, capsys):
+    buggy_project(repo)
+    with StandIn(responder=reader) as server:
+        code, result = run_fix(capsys, repo, server, "--max-steps", "2")
+    assert code == 4
+    assert result["stop_reason"] == "limit_reached" and result["extra"]["attempts"] == 0
+    assert result["extra"]["check_after"]["exit_code"] == 1 and result["commit"] is None
