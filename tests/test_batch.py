@@ -218,3 +218,23 @@ def test_progress_redraws_only_on_a_terminal(tty):
     assert "[batch] a: ok\n" in text and "[batch] b: timeout\n" in text
     assert "[batch] 2/2 done, 1 failed, 0 running, $0.5000, ETA 0s" in text
     assert ("\r" in text) is tty
+
+
+def test_a_crashing_task_does_not_stop_the_others(repo, tmp_path, monkeypatch, capsys):
+    from conftest import git_init
+
+    monkeypatch.setenv("ZAI_API_KEY", "sk-test-batch-0123456789")
+    broken = git_init(tmp_path / "broken")
+    (broken / ".glm-agent.toml").write_text("[limits]\nmax_steps = 'many'\n")  # the task's process exits 2
+    git(broken, "add", ".glm-agent.toml")
+    git(broken, "commit", "-qm", "bad config")
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(json.dumps({"id": "crash", "repo": str(broken), "task": "create a.txt"}) + "\n"
+                     + json.dumps({"id": "fine", "repo": str(repo), "task": "create b.txt"}) + "\n")
+    with StandIn(responder=Model()) as server:
+        code = main(["batch", str(tasks), "--out", str(tmp_path / "out"), "-c", f"model.base_url={server.base_url}"])
+    assert code == 1
+    rows = results(tmp_path / "out")
+    assert rows["fine"]["success"]
+    assert rows["crash"]["stop_reason"] == "crashed" and rows["crash"]["exit_code"] == 2
+    assert "max_steps" in rows["crash"]["error"]
