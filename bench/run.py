@@ -27,7 +27,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", default="1,10,50", help="step counts N to run (default 1,10,50)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per subject and N; medians are reported")
     parser.add_argument("--subjects", default="glm-agent,mini-swe-agent,floor",
-                        help="comma-separated, first one is compared to the others")
+                        help="comma-separated, first one is compared to the others; "
+                             "'glm-agent --FLAG ...' adds flags to glm-agent run")
     parser.add_argument("--warmup", type=int, default=1,
                         help="untimed N=1 runs per subject first (byte-compiling, disk cache)")
     parser.add_argument("--mini-format", choices=("tool", "text"), default="tool",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -27,7 +28,10 @@ class Launch:
 
 @dataclass(frozen=True)
 class Subject:
-    """An agent: `launch(server, repo, task, scratch)` builds its command; `reply(step, n, command)` scripts the model."""
+    """An agent: `launch(server, repo, task, scratch)` builds its command; `reply(step, n, command)` scripts the model.
+
+    The name is the subject spec given on the command line; "glm-agent --no-stream" adds flags to `glm-agent run`.
+    """
 
     name: str
     launch: Callable[..., Launch]
@@ -48,12 +52,17 @@ def _tool_reply(step: int, n: int, command: str) -> Reply:
     return Reply(tool_calls=[("finish", {"summary": "Ran the command as asked."})])
 
 
-def _glm_launch(server, repo: Path, task: str, scratch: Path) -> Launch:
+def _glm_launcher(extra: list[str]) -> Callable[..., Launch]:
     exe = shutil.which("glm-agent", path=str(Path(sys.executable).parent)) or shutil.which("glm-agent")
     if exe is None:
         raise SystemExit("glm-agent is not installed in this Python: run `pip install .` from the repository first")
-    argv = [exe, "run", task, "--repo", str(repo), "--base-url", server.base_url, "--json", "--max-steps", "1000"]
-    return Launch(argv, base_env(scratch), repo)
+
+    def launch(server, repo: Path, task: str, scratch: Path) -> Launch:
+        argv = [exe, "run", task, "--repo", str(repo), "--base-url", server.base_url, "--json",
+                "--max-steps", "1000", *extra]
+        return Launch(argv, base_env(scratch), repo)
+
+    return launch
 
 
 def _floor_launch(server, repo: Path, task: str, scratch: Path) -> Launch:
@@ -101,8 +110,8 @@ def build_subjects(names: list[str], cache: Path, mini_format: str) -> list[Subj
     """The requested subjects in order; mini-swe-agent's venv is installed here if it is among them."""
     subjects = []
     for name in names:
-        if name == "glm-agent":
-            subjects.append(Subject(name, _glm_launch, _tool_reply))
+        if name.split()[0] == "glm-agent":  # "glm-agent --no-stream" runs it with extra flags
+            subjects.append(Subject(name, _glm_launcher(shlex.split(name)[1:]), _tool_reply))
         elif name == "mini-swe-agent":
             text = mini_format == "text"
             subjects.append(Subject(name, _mini_launcher(cache, text), _mini_text_reply if text else _mini_tool_reply))
