@@ -93,6 +93,7 @@ class FixGate:
 def fix(args: argparse.Namespace) -> int:
     from agent.cli import config_from_args, report
     from agent.loop import RunResult
+    from agent.records import new_run_id
     from agent.runner import Job, run_job
 
     config = config_from_args(args)
@@ -105,31 +106,32 @@ def fix(args: argparse.Namespace) -> int:
         return 0
     protected = ([] if args.allow_test_edits else DEFAULT_PROTECTED) + list(args.protect)
     gate = FixGate(args.check, repo, args.check_timeout, args.max_attempts, config)
-    run_id = _run_id(args.check)
+    run_id = new_run_id(f"fix {_short(args.check)}")
     job = Job(args.task or f"Make the failing check pass: {args.check}", repo, config, template="fix_task.j2",
               template_vars={"check": vars(before), "protected": protected, "max_attempts": args.max_attempts},
-              finish_gate=gate, protected=protected, branch=_branch(args, config, run_id), run_id=run_id)
+              finish_gate=gate, protected=protected, branch=_branch(args, config), run_id=run_id)
     display = None if args.json else _display()
     result = run_job(job, display=display)
     after = _check_after(result, gate, args, repo)
     update = {"extra": {**result.extra, **_extra(before, after, gate.attempts, _test_files(result.files_changed))}}
     if gate.gave_up:
-        update.update(stop_reason="check_failed",
-                      error=f"the check still fails after {gate.attempts} finish attempts")
+        update.update(stop_reason="check_failed", error=f"the check still fails after {gate.attempts} finish attempts")
     result = result.model_copy(update=update)
     _rewrite_record(result)
     code = report(result, args, display)
     if not args.json:
-        state = "passes" if after is not None and after.passed else "still fails" if after else "was not rerun"
-        print(f"check `{args.check}`: failed before (exit {before.exit_code}), {state} now"
-              f"{f' (exit {after.exit_code})' if after else ''}; finish attempts checked: {gate.attempts}"
-              + (f"; stopped: {result.error}" if gate.gave_up else ""))
+        print(_check_line(args.check, before, after, gate))
     _emit(result, args, before, after, diffstat=_diffstat(repo, run_id), printed=True)
     if result.stop_reason in ("interrupted", "api_error"):
         return code
-    if after is not None and not after.passed:
-        return EXIT_CHECK_FAILING
-    return code
+    return EXIT_CHECK_FAILING if after is not None and not after.passed else code
+
+
+def _check_line(command: str, before: CheckRun, after: CheckRun | None, gate: FixGate) -> str:
+    now = "was not rerun" if after is None else (
+        f"{'passes' if after.passed else 'still fails'} now (exit {after.exit_code})")
+    return (f"check `{command}`: failed before (exit {before.exit_code}), {now}; "
+            f"finish attempts checked: {gate.attempts}")
 
 
 def _check_after(result, gate: FixGate, args, repo: Path) -> CheckRun | None:
@@ -153,20 +155,17 @@ def _test_files(paths: list[str]) -> list[str]:
     return [p for p in paths if any(matches_protected(p, pattern) for pattern in DEFAULT_PROTECTED)]
 
 
-def _run_id(check: str) -> str:
-    from agent.records import new_run_id
+def _short(check: str) -> str:
+    """A readable slug source: "python tests/test_x.py -q" -> "python test_x.py -q"."""
+    return " ".join(Path(word).name for word in check.split()[:4])
 
-    return new_run_id(f"fix {check}")
 
-
-def _branch(args, config, run_id: str) -> str | None:
+def _branch(args, config) -> str | None:
     from agent.records import slugify
 
     if args.no_branch or not config.git.branch:
         return None
-    words = args.check.split()
-    short = " ".join(Path(word).name for word in words[:4])  # "python tests/test_x.py" -> "python test_x.py"
-    return args.branch or f"glm-agent/fix-{slugify(short, 24)}-{secrets.token_hex(2)}"
+    return args.branch or f"glm-agent/fix-{slugify(_short(args.check), 24)}-{secrets.token_hex(2)}"
 
 
 def _rewrite_record(result) -> None:
