@@ -25,7 +25,7 @@ def test_replay_into_a_fresh_clone_matches_the_recording(repo):
     assert outcome["recorded_stop"] == outcome["replayed_stop"] == "finished"
 
 
-def test_replay_into_a_changed_repo_reports_the_first_differing_line(repo, tmp_path):
+def test_replay_into_a_changed_repo_reports_the_first_differing_line(repo):
     result, _, _ = run_script(repo, script())
     outcome = replay(result.run_dir, repo)  # the edit is already applied here
     steps = {d["tool"]: d for d in outcome["differences"]}
