@@ -259,7 +259,8 @@ class GitGuard:
                                        f"glm-agent {self.run_id}: working tree after the run")
         git.run("update-ref", git.ref_path(self.run_id, "end-worktree"), end_snapshot)
         note.update(ended=True, ended_at=time.time(), end_head=head, end_branch=outcome.branch,
-                    commit=outcome.commit, files_changed=changed)
+                    commit=outcome.commit, files_changed=changed,
+                    user_changes_included=outcome.user_changes_included)
         write_note(git, note)
         return outcome
 
