@@ -79,7 +79,7 @@ def test_six_tasks_three_workers_one_failing_one_hanging(setup, capsys):
     repo, tasks, out = setup
     model = Model()
     with StandIn(responder=model) as server:
-        code = main(["batch", str(tasks), "--workers", "3", "--out", str(out), "--task-timeout", "20",
+        code = main(["batch", str(tasks), "--workers", "3", "--out", str(out), "--task-timeout", "30",
                      "-c", f"model.base_url={server.base_url}"])
         model.release.set()
     captured = capsys.readouterr()
@@ -90,7 +90,7 @@ def test_six_tasks_three_workers_one_failing_one_hanging(setup, capsys):
     ok = {i for i, r in rows.items() if r["success"]}
     assert ok == {"t1", "t2", "t5", "t6"}
     assert rows["t3"]["stop_reason"] == "no_action" and rows["t3"]["exit_code"] == 1
-    assert rows["t4"]["stop_reason"] == "timeout" and "20s timeout" in rows["t4"]["error"]
+    assert rows["t4"]["stop_reason"] == "timeout" and "30s timeout" in rows["t4"]["error"]
     assert rows["t6"]["stop_reason"] == "finished" and rows["t6"]["exit_code"] == 0
     for task_id, name in (("t1", "one.txt"), ("t2", "two.txt"), ("t5", "five.txt")):
         row = rows[task_id]
