@@ -185,3 +185,16 @@ def test_a_finish_gate_can_end_the_run_with_its_own_reason(calc_repo):
     assert (result.stop_reason, result.error, result.steps) == ("check_failed", "the check still fails after 2 attempts", 2)
     assert "still fails: try again" in requests[1]["messages"][-1]["content"]
     assert result.commit is None and events[-1]["stop_reason"] == "check_failed"
+
+
+def test_soft_landing_commit_survives_the_limit_stop(calc_repo):
+    (calc_repo / "README.md").write_text("hello\nuser notes\n")
+    script = [call("write_file", path="part1.py", content="DONE = 1\n"), call("read_file", path="part1.py"),
+              call("git_commit", message="Part 1 of the task", paths=["part1.py"]), finish()]
+    result, requests, _ = run_script(calc_repo, script, config=Config(limits={"max_steps": 3}))
+    assert "git_commit" in requests[2]["messages"][-1]["content"]  # the warning suggests saving the work
+    assert (result.stop_reason, result.limit) == ("limit_reached", "max_steps")
+    assert result.commit == git(calc_repo, "rev-parse", "HEAD")
+    assert git(calc_repo, "log", "-1", "--format=%s") == "Part 1 of the task"
+    assert git(calc_repo, "show", "--name-only", "--format=", "HEAD") == "part1.py"
+    assert (calc_repo / "README.md").read_text() == "hello\nuser notes\n"
