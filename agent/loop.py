@@ -142,7 +142,8 @@ class Agent:
             self._idle += 1
             if self._idle >= 2:
                 raise NoAction("the model answered twice in a row without calling a tool")
-            self.messages.append({"role": "user", "content": render("nudge")})
+            leaked = "<tool_call>" in f"{turn.content}{turn.reasoning_content}"  # GLM quirk: calls leaked as text
+            self.messages.append({"role": "user", "content": render("nudge", leaked_call=leaked)})
             self._emit("nudge")
         else:
             self._idle = 0

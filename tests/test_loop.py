@@ -211,3 +211,10 @@ def test_prompt_at_the_window_with_nothing_left_to_shorten_is_context_exhausted(
     config = Config(context={"window": 10_000, "keep_recent_steps": 1, "keep_chars": 100})
     result, _, _ = run([big_echo(9700), big_echo(8800), big_echo(7900)], config)
     assert result.stop_reason == "context_exhausted" and "window" in result.error
+
+
+def test_a_tool_call_leaked_into_the_text_gets_a_pointed_nudge():
+    leaked = make_turn("<tool_call>echo<arg_key>text</arg_key><arg_value>hi</arg_value></tool_call>")
+    result, model, _ = run([leaked, finish()])
+    nudge = model.requests[1]["messages"][-1]["content"]
+    assert result.stop_reason == "finished" and "markup" in nudge and "function-calling" in nudge

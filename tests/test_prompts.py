@@ -34,7 +34,8 @@ def test_task_prompt_without_agents_md_has_no_instructions_section():
 
 
 @pytest.mark.parametrize("name,variables", [
-    ("nudge", {}),
+    ("nudge", {"leaked_call": False}),
+    ("nudge", {"leaked_call": True}),
     ("limit_warning", {"percent": 90, "limit": "max_steps", "used": 90, "budget": 100}),
     ("shortened", {"original_chars": 5000, "head": "abc"}),
 ])
