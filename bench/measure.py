@@ -19,11 +19,27 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class RecordingStandIn(StandIn):
-    """The stand-in, also keeping the usage it reported for each request (the cache accounting is its own)."""
+    """The stand-in, also stamping each request's handling (start, end, agent CPU) and keeping the usage it reported.
 
-    def __init__(self, **options):
+    Handling starts once the request has arrived and ends once the whole response (every SSE frame) is written,
+    so the time between one request's end and the next one's start is the agent's alone.
+    """
+
+    def __init__(self, *, agent_cpu, **options):
         super().__init__(**options)
+        self.agent_cpu = agent_cpu  # () -> CPU seconds the agent has used so far
         self.usages: list[dict] = []
+        self.started: list[float] = []
+        self.cpu: list[float] = []
+        self.ended: list[float] = []
+
+    def serve(self, h) -> None:
+        self.started.append(time.monotonic())
+        self.cpu.append(self.agent_cpu())
+        try:
+            super().serve(h)
+        finally:
+            self.ended.append(time.monotonic())
 
     def _usage(self, body: dict, reply) -> dict:
         usage = super()._usage(body, reply)
@@ -63,52 +79,48 @@ def process_cpu(pid: int) -> float:
 def run_once(subject: Subject, n: int, command: str) -> dict:
     """Launch the subject against a zero-latency stand-in scripted for `n` command steps; return one sample.
 
-    Each request's arrival is stamped with the clock and the agent's CPU so far, which splits the run into
-    start-up (launch -> first request), the step loop (first -> last request: exactly n steps) and exit.
+    The stand-in's stamps split the run into start-up (launch -> first request), n steps (first -> last
+    request, of which the agent's own share is the time between a response's end and the next request)
+    and exit (last response -> process gone).
     """
     child: dict[str, int] = {}
-    arrivals: list[float] = []
-    cpu_at: list[float] = []
-    answered: list[float] = []
 
     def responder(body: dict):
-        arrivals.append(time.monotonic())
-        cpu_at.append(process_cpu(child["pid"]))
         step = sum(1 for message in body.get("messages", []) if message.get("role") == "assistant")
-        reply = subject.reply(step, n, f"{command} {step}")  # numbered: identical repeats would look stuck
-        answered.append(time.monotonic())
-        return reply
+        return subject.reply(step, n, f"{command} {step}")  # numbered: identical repeats would look stuck
 
     with tempfile.TemporaryDirectory(prefix="glm-bench-") as tmp, \
-            RecordingStandIn(responder=responder, latency=0.0) as server:
+            RecordingStandIn(responder=responder, agent_cpu=lambda: process_cpu(child["pid"])) as server:
         scratch = Path(tmp)
         launch = subject.launch(server, make_repo(scratch / "repo"), task_text(n, command), scratch)
         with open(scratch / "out.log", "wb") as out, open(scratch / "err.log", "wb") as err:
-            started = time.monotonic()
+            launched = time.monotonic()
             proc = subprocess.Popen(launch.argv, env=launch.env, cwd=launch.cwd,
                                     stdin=subprocess.DEVNULL, stdout=out, stderr=err)
             child["pid"] = proc.pid
             killer = threading.Timer(TIMEOUT, proc.kill)
             killer.start()
             _, status, usage = os.wait4(proc.pid, 0)  # rusage of this child alone (and its waited-for children)
-            ended = time.monotonic()
+            exited = time.monotonic()
             killer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
-        usages = [_usage(server, i) for i in range(len(server.requests))]
+        started, ended, cpu, count = server.started, server.ended, server.cpu, len(server.started)
+        usages = [_usage(server, i) for i in range(len(server.usages))]
         sample = {
-            "subject": subject.name, "n": n, "exit_code": proc.returncode, "requests": len(server.requests),
-            "wall_s": ended - started, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "subject": subject.name, "n": n, "exit_code": proc.returncode, "requests": count,
+            "wall_s": exited - launched, "cpu_s": usage.ru_utime + usage.ru_stime,
             "peak_rss_mib": usage.ru_maxrss / 1024,
-            "launch_to_first_s": arrivals[0] - started if arrivals else None,
-            "last_to_exit_s": ended - answered[-1] if answered else None,
-            "loop_wall_s": arrivals[-1] - arrivals[0] if arrivals else None,
-            "loop_cpu_s": cpu_at[-1] - cpu_at[0] if cpu_at else None,
-            "step_gaps_s": [arrivals[k + 1] - answered[k] for k in range(len(arrivals) - 1)],
+            "launch_to_first_s": started[0] - launched if count else None,
+            "last_to_exit_s": exited - ended[-1] if count else None,
+            "loop_wall_s": started[-1] - started[0] if count else None,
+            "loop_cpu_s": cpu[-1] - cpu[0] if count else None,
+            "step_gaps_s": [started[k + 1] - ended[k] for k in range(count - 1)],
+            "server_s": [end - start for start, end in zip(started, ended)],
             "request_bytes": [wire_bytes(body) for body in server.requests],
             "prompt_tokens": [u["prompt_tokens"] for u in usages],
             "cached_tokens": [u["cached_tokens"] for u in usages],
         }
-        if proc.returncode != 0 or len(server.requests) != n + 1:
+        if proc.returncode != 0 or count != n + 1:
             sample["error"] = (scratch / "err.log").read_text(errors="replace")[-2000:] or \
                 (scratch / "out.log").read_text(errors="replace")[-2000:]
     return sample

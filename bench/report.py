@@ -14,24 +14,22 @@ ROWS = (  # (figure, label, format)
     ("largest_n_wall_s", "whole run at the largest N (s)", "{:.2f}"),
     ("launch_to_first_s", "launch -> first request (s)", "{:.3f}"),
     ("last_to_exit_s", "last response -> exit (s)", "{:.3f}"),
-    ("step_wall_ms", "framework wall per step (ms)", "{:.1f}"),
-    ("step_cpu_ms", "framework CPU per step (ms)", "{:.1f}"),
+    ("step_wall_ms", "agent wall per step, command excluded (ms)", "{:.1f}"),
+    ("step_cpu_ms", "agent CPU per step, command excluded (ms)", "{:.1f}"),
     ("peak_rss_mib", "peak RSS (MiB)", "{:.0f}"),
     ("first_request_bytes", "first request (bytes)", "{:.0f}"),
     ("first_request_tokens", "first request (~tokens, chars/4)", "{:.0f}"),
     ("growth_bytes_per_step", "request growth per step (bytes)", "{:.0f}"),
     ("cached_share", "cached share of prompt, step 2+", "{:.1%}"),
     ("prefix_reuse", "previous prompt reused as cache, step 2+", "{:.1%}"),
-    ("client_gap_ms", "client time per step, median, incl. command (ms)", "{:.1f}"),
+    ("server_ms", "stand-in time per request, excluded above (ms)", "{:.1f}"),
 )
 
 
-def _slope(points: list[tuple[int, float]]) -> float:
-    """Least-squares slope of y over n: the cost of one more step, start-up cancelled out."""
-    mean_n = sum(n for n, _ in points) / len(points)
-    mean_y = sum(y for _, y in points) / len(points)
-    spread = sum((n - mean_n) ** 2 for n, _ in points)
-    return sum((n - mean_n) * (y - mean_y) for n, y in points) / spread if spread else float("nan")
+def _per_step(per_n: dict[int, dict], key: str) -> float:
+    """Slope between the smallest and largest N: the cost of one more step, fixed first-step costs cancelled."""
+    low, high = min(per_n), max(per_n)
+    return (per_n[high][key] - per_n[low][key]) / (high - low) if high > low else float("nan")
 
 
 def _cached_share(sample: dict) -> float:
@@ -46,13 +44,15 @@ def _prefix_reuse(sample: dict) -> float:
 
 
 def summarize(samples: list[dict], cost: dict) -> dict:
-    """Medians per step count, per-step slopes minus the command's own cost, request economy at the largest N."""
+    """Medians per step count, per-step costs minus the command's own, request economy at the largest N."""
     good = [s for s in samples if "error" not in s]
     by_n = {n: [s for s in good if s["n"] == n] for n in sorted({s["n"] for s in good})}
     if not by_n:
         return {"failed_runs": len(samples)}
-    per_n = {n: {key: median(s[key] for s in runs) for key in ("wall_s", "cpu_s", "loop_wall_s", "loop_cpu_s",
-                                                                  "peak_rss_mib")}
+    for sample in good:
+        sample["agent_loop_s"] = sum(sample["step_gaps_s"])
+    per_n = {n: {key: median(s[key] for s in runs) for key in ("wall_s", "cpu_s", "loop_wall_s", "agent_loop_s",
+                                                                  "loop_cpu_s", "peak_rss_mib")}
              for n, runs in by_n.items()}
     largest = by_n[max(by_n)]
     first_bytes = median(s["request_bytes"][0] for s in good)
@@ -61,17 +61,17 @@ def summarize(samples: list[dict], cost: dict) -> dict:
         "largest_n_wall_s": per_n[max(per_n)]["wall_s"],
         "launch_to_first_s": median(s["launch_to_first_s"] for s in good),
         "last_to_exit_s": median(s["last_to_exit_s"] for s in good),
-        "step_wall_ms": 1000 * (_slope([(n, v["loop_wall_s"]) for n, v in per_n.items()]) - cost["wall_s"]),
-        "step_cpu_ms": 1000 * (_slope([(n, v["loop_cpu_s"]) for n, v in per_n.items()]) - cost["cpu_s"]),
-        "step_wall_total_ms": 1000 * (_slope([(n, v["wall_s"]) for n, v in per_n.items()]) - cost["wall_s"]),
-        "step_cpu_total_ms": 1000 * (_slope([(n, v["cpu_s"]) for n, v in per_n.items()]) - cost["cpu_s"]),
+        "step_wall_ms": 1000 * (_per_step(per_n, "agent_loop_s") - cost["wall_s"]),
+        "step_cpu_ms": 1000 * (_per_step(per_n, "loop_cpu_s") - cost["cpu_s"]),
+        "step_wall_with_server_ms": 1000 * (_per_step(per_n, "loop_wall_s") - cost["wall_s"]),
+        "step_wall_whole_run_ms": 1000 * (_per_step(per_n, "wall_s") - cost["wall_s"]),
+        "server_ms": 1000 * median(t for s in good for t in s["server_s"]),
         "peak_rss_mib": max(v["peak_rss_mib"] for v in per_n.values()),
         "first_request_bytes": first_bytes,
         "first_request_tokens": first_bytes / 4,
         "growth_bytes_per_step": median((s["request_bytes"][-1] - s["request_bytes"][0]) / s["n"] for s in largest),
         "cached_share": median(_cached_share(s) for s in largest) if max(by_n) > 0 else float("nan"),
         "prefix_reuse": median(_prefix_reuse(s) for s in largest) if max(by_n) > 0 else float("nan"),
-        "client_gap_ms": 1000 * median(gap for s in good for gap in s["step_gaps_s"]),
         "failed_runs": len(samples) - len(good),
     }
     return summary

@@ -39,8 +39,11 @@ class Subject:
 
 
 def base_env(scratch: Path) -> dict[str, str]:
-    """The parent environment, isolated from the user's config files and without real keys."""
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    """The parent environment, isolated from the user's config files and without real keys.
+
+    PYTHONDONTWRITEBYTECODE is dropped so the warm-up run leaves .pyc files, as a normal install has.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(ZAI_API_KEY="bench-dummy-key", OPENAI_API_KEY="bench-dummy-key", HOME=str(scratch),
                XDG_CONFIG_HOME=str(scratch / "config"), GIT_CONFIG_NOSYSTEM="1")
     return env
