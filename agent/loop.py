@@ -212,8 +212,12 @@ class Agent:
                 return
 
     def _manage_context(self) -> None:
-        """Shorten old tool results once the prompt nears the window; stop when nothing is left to shorten."""
-        ctx, prompt_tokens = self.config.context, self._prompt_tokens
+        """Shorten old tool results once the prompt nears the window; stop when nothing is left to shorten.
+
+        The estimate is the last prompt's real size plus the unsent messages at ~4 characters per token.
+        """
+        ctx = self.config.context
+        prompt_tokens = self._prompt_tokens + sum(len(str(m)) for m in self.messages[self._sent:]) // 4
         if prompt_tokens < ctx.window * ctx.shorten_at:
             return
         rewritten = self._shorten_old_results()

@@ -218,3 +218,13 @@ def test_a_tool_call_leaked_into_the_text_gets_a_pointed_nudge():
     result, model, _ = run([leaked, finish()])
     nudge = model.requests[1]["messages"][-1]["content"]
     assert result.stop_reason == "finished" and "markup" in nudge and "function-calling" in nudge
+
+
+def test_a_large_new_tool_result_counts_toward_the_window_before_it_is_sent():
+    config = Config(context={"window": 10_000, "keep_recent_steps": 1, "keep_chars": 100})
+    huge = make_turn(calls=[("echo", {"text": "y" * 24_000})], usage=Usage(3000, 10, 0, 3010))
+    result, model, events = run([big_echo(1000), huge, finish()], config)
+    assert result.stop_reason == "finished"
+    # 3000 real prompt tokens + ~6000 estimated for the new 24,000-character result: the old result is shortened
+    assert [list(e["messages"]) for e in events if e["type"] == "shortened"] == [[3]]
+    assert model.requests[2]["messages"][3]["content"].startswith("[output shortened")
