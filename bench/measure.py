@@ -132,8 +132,9 @@ def _usage(server, index: int) -> dict:
             "cached_tokens": (usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0)}
 
 
-def command_cost(command: str, cwd: Path, runs: int = 30) -> dict:
-    """Wall (median) and CPU (mean; rusage ticks are coarse) of the trivial command alone, spawned through a shell."""
+def time_command(command: str, cwd: Path, runs: int) -> list[tuple[float, float]]:
+    """(wall, CPU) of the trivial command alone, spawned through a shell `runs` times (CPU is averaged per batch:
+    rusage is coarse for one short child)."""
     walls = []
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     for _ in range(runs):
@@ -141,5 +142,5 @@ def command_cost(command: str, cwd: Path, runs: int = 30) -> dict:
         subprocess.run(command, shell=True, cwd=cwd, capture_output=True)
         walls.append(time.monotonic() - started)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return {"command": command, "wall_s": sorted(walls)[runs // 2], "cpu_s": cpu / runs}
+    cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / runs
+    return [(wall, cpu) for wall in walls]

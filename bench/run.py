@@ -14,10 +14,10 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+from statistics import mean, median
 
-from measure import command_cost, run_once
+from measure import run_once, time_command
 from report import summarize, table, verdicts
 from subjects import BENCH, build_subjects
 
@@ -40,40 +40,47 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _meta(args: argparse.Namespace, cost: dict) -> dict:
+def _meta(args: argparse.Namespace, cost: dict, loadavg_start: tuple) -> dict:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BENCH, capture_output=True, text=True)
     return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "commit": head.stdout.strip(), "python": platform.python_version(), "machine": platform.platform(),
-            "cpus": os.cpu_count(), "loadavg_start": os.getloadavg(), "steps": args.steps, "repeats": args.repeats, "warmup": args.warmup,
-            "mini_format": args.mini_format, "command_cost": cost}
+            "cpus": os.cpu_count(), "loadavg_start": loadavg_start, "loadavg_end": os.getloadavg(),
+            "steps": args.steps, "repeats": args.repeats, "warmup": args.warmup, "mini_format": args.mini_format,
+            "command_cost": cost}
+
+
+def measure(subjects: list, steps: list[int], repeats: int, warmup: int, command: str) -> tuple[dict, dict]:
+    """All samples per subject, and the command's own cost timed beside every run under the same load."""
+    for subject in subjects:
+        for _ in range(warmup):
+            run_once(subject, 1, command)
+    samples: dict[str, list[dict]] = {s.name: [] for s in subjects}
+    own: list[tuple[float, float]] = []
+    for repeat in range(repeats):  # interleaved, so background load drifts over every subject alike
+        for n in steps:
+            for subject in subjects:
+                own += time_command(f"{command} 1", BENCH, runs=5)
+                sample = run_once(subject, n, command)
+                samples[subject.name].append(sample)
+                status = "FAILED: " + " ".join(sample["error"].split())[-300:] if "error" in sample else "ok"
+                print(f"[{repeat + 1}/{repeats}] {subject.name:15} N={n:<3} wall {sample['wall_s']:.2f}s "
+                      f"rss {sample['peak_rss_mib']:.0f}MiB {status}", file=sys.stderr, flush=True)
+    cost = {"command": command, "wall_s": median(w for w, _ in own), "cpu_s": mean(c for _, c in own)}
+    return samples, cost
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    steps = [int(n) for n in args.steps.split(",")]
     subjects = build_subjects(args.subjects.split(","), args.cache, args.mini_format)
-    with tempfile.TemporaryDirectory() as tmp:
-        cost = command_cost(f"{args.command} 1", Path(tmp))
-    meta = _meta(args, cost)
-    for subject in subjects:
-        for _ in range(args.warmup):
-            run_once(subject, 1, args.command)
-    samples: dict[str, list[dict]] = {s.name: [] for s in subjects}
-    for repeat in range(args.repeats):  # interleaved, so background load drifts over every subject alike
-        for n in steps:
-            for subject in subjects:
-                sample = run_once(subject, n, args.command)
-                samples[subject.name].append(sample)
-                status = "FAILED: " + " ".join(sample["error"].split())[-300:] if "error" in sample else "ok"
-                print(f"[{repeat + 1}/{args.repeats}] {subject.name:15} N={n:<3} wall {sample['wall_s']:.2f}s "
-                      f"rss {sample['peak_rss_mib']:.0f}MiB {status}", file=sys.stderr, flush=True)
-    meta["loadavg_end"] = os.getloadavg()
+    loadavg_start = os.getloadavg()
+    samples, cost = measure(subjects, [int(n) for n in args.steps.split(",")], args.repeats, args.warmup,
+                            args.command)
+    meta = _meta(args, cost, loadavg_start)
     summaries = {name: summarize(runs, cost) for name, runs in samples.items()}
     goals = verdicts(summaries)
     print(table(summaries))
     print(f"\ncommand `{args.command}` alone: {cost['wall_s'] * 1000:.1f} ms wall, {cost['cpu_s'] * 1000:.1f} ms CPU "
-          f"(subtracted); load average {meta['loadavg_start'][0]:.1f} -> {meta['loadavg_end'][0]:.1f} "
-          f"on {meta['cpus']} CPUs")
+          f"(subtracted); load average {loadavg_start[0]:.1f} -> {meta['loadavg_end'][0]:.1f} on {meta['cpus']} CPUs")
     for goal in goals:
         print(f"{'PASS' if goal['pass'] else 'FAIL'}  {goal['goal']}: {goal['value']:.3g} (limit {goal['limit']:g})")
     args.json.write_text(json.dumps({"meta": meta, "summary": summaries, "goals": goals, "samples": samples}, indent=1))
