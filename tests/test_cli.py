@@ -123,7 +123,7 @@ def test_sigint_stops_cleanly_with_exit_130_and_a_complete_record(repo):
     script = [call("write_file", path="new.txt", content="x\n"), call("read_file", path="new.txt"), finish()]
     with StandIn(script, latency=2.0) as server:
         proc = glm_agent("run", "Slow task", "--repo", repo, "--base-url", server.base_url, "--json")
-        trajectory = _wait_for_request(repo, count=2)
+        trajectory = _wait_for_event(repo, '"type": "request"', count=2)  # waiting on the model
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
@@ -139,24 +139,27 @@ def test_sigint_stops_cleanly_with_exit_130_and_a_complete_record(repo):
     assert not [p for p in files_under(repo / ".glm-agent") if FAKE_KEY in p.read_text(errors="replace")]
 
 
-def _wait_for_request(repo: Path, count: int, timeout: float = 30) -> Path:
-    """The trajectory once `count` requests are recorded: the run is then waiting on the model."""
+def test_sigint_during_a_long_command_kills_it_and_exits_130(repo):
+    marker = f"glm-agent-sigint-{os.getpid()}"
+    with StandIn([call("bash", command=f"sleep 60; echo {marker}"), finish()]) as server:
+        proc = glm_agent("run", "Wait", "--repo", repo, "--base-url", server.base_url, "--json")
+        trajectory = _wait_for_event(repo, '"type": "tool_call"')
+        time.sleep(0.3)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and time.monotonic() - started < 10, err
+    assert json.loads(out)["stop_reason"] == "interrupted"
+    assert json.loads(trajectory.read_text().splitlines()[-1])["stop_reason"] == "interrupted"
+    assert marker not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
+def _wait_for_event(repo: Path, needle: str, count: int = 1, timeout: float = 30) -> Path:
+    """The trajectory once `needle` (an event type) is recorded `count` times."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for path in (repo / ".glm-agent" / "runs").glob("*/trajectory.jsonl"):
-            if path.read_text().count('"type": "request"') >= count:
+            if path.read_text().count(needle) >= count:
                 return path
         time.sleep(0.05)
-    raise AssertionError("the run never reached its request")
-
-
-def test_self_hosted_openai_dialect_with_a_zero_price_table(repo, tmp_path):
-    config = tmp_path / "selfhosted.toml"
-    config.write_text('[model]\ndialect = "openai"\n[model.prices."glm-4.6"]\ninput = 0.0\ncached_input = 0.0\noutput = 0.0\n')
-    with StandIn([call("read_file", path="README.md"), finish("ok")]) as server:
-        code, out, err = run_cli("run", "Look", "--repo", repo, "--base-url", server.url_for("/v1"), "--json",
-                                 "--config", config, "--no-thinking")
-        body = server.requests[0]
-    assert code == 0, err
-    assert json.loads(out)["cost_usd"] == 0.0 and json.loads(out)["usage"]["prompt_tokens"] > 0
-    assert body["chat_template_kwargs"] == {"enable_thinking": False} and "thinking" not in body
+    raise AssertionError(f"the run never recorded {needle}")
