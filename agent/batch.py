@@ -245,6 +245,13 @@ def load_tasks(path: Path) -> list[Task]:
     return tasks
 
 
+def _end_with_newline(path: Path) -> None:
+    """A line cut short by a crash of the batch itself must not swallow the next result."""
+    if path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
+        with open(path, "ab") as handle:
+            handle.write(b"\n")
+
+
 def read_results(out: Path) -> list[dict]:
     path = out / "results.jsonl"
     if not path.exists():
@@ -294,6 +301,7 @@ def _main(args: argparse.Namespace) -> int:
         raise BatchError(f"{out / 'results.jsonl'} already has results; use --resume to continue, "
                          f"or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
+    _end_with_newline(out / "results.jsonl")
     child_args = [arg for item in args.overrides for arg in ("-c", item)]
     if args.config:
         child_args += ["--config", str(args.config.resolve())]

@@ -238,3 +238,17 @@ def test_a_crashing_task_does_not_stop_the_others(repo, tmp_path, monkeypatch, c
     assert rows["fine"]["success"]
     assert rows["crash"]["stop_reason"] == "crashed" and rows["crash"]["exit_code"] == 2
     assert "max_steps" in rows["crash"]["error"]
+
+
+def test_resume_after_a_line_cut_short(repo, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ZAI_API_KEY", "sk-test-batch-0123456789")
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(json.dumps({"id": "a", "repo": str(repo), "task": "create a.txt"}) + "\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.jsonl").write_text('{"id": "old", "success": true}\n{"id": "a", "succ')  # batch killed mid-write
+    with StandIn(responder=Model()) as server:
+        code = main(["batch", str(tasks), "--out", str(out), "--resume", "-c", f"model.base_url={server.base_url}"])
+    assert code == 0
+    lines = (out / "results.jsonl").read_text().splitlines()
+    assert json.loads(lines[-1])["id"] == "a" and json.loads(lines[-1])["success"]
