@@ -188,7 +188,8 @@ def _row_from_child(code: int, stdout: str, stderr: str, timed_out: bool, timeou
 
 
 def _parse_json(text: str) -> dict:
-    for candidate in (text, *reversed(text.strip().splitlines()[-1:])):
+    """The run result: the whole stdout, or else its last line."""
+    for candidate in (text, (text.strip().splitlines() or [""])[-1]):
         try:
             value = json.loads(candidate)
             return value if isinstance(value, dict) else {}
@@ -231,6 +232,8 @@ def load_tasks(path: Path) -> list[Task]:
             data = json.loads(line)
             task = Task(**{k: data[k] for k in ("id", "repo", "task")},
                         ref=data.get("ref"), check=data.get("check"))
+            if not all(isinstance(v, str) for v in (task.repo, task.task, task.ref or "", task.check or "")):
+                raise TypeError("repo, task, ref and check must be strings")
         except (ValueError, KeyError, TypeError) as exc:
             raise BatchError(f"{path}:{number}: expected {{id, repo, task, ref?, check?}}: {exc!r}") from None
         task.id = str(task.id)
