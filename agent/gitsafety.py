@@ -50,7 +50,7 @@ class Git:
             check: bool = True, strip: bool = True) -> str:
         full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_LITERAL_PATHSPECS": "1", "LC_ALL": "C",
                     **(env or {})}
-        data = input.encode() if isinstance(input, str) else input
+        data = input.encode(errors="surrogateescape") if isinstance(input, str) else input
         proc = subprocess.run(["git", *args], cwd=self.root, env=full_env, input=data,
                               capture_output=True, stdin=None if data is not None else subprocess.DEVNULL)
         if check and proc.returncode != 0:

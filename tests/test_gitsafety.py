@@ -237,3 +237,22 @@ def test_unreadable_file_does_not_block_the_run(repo):
         assert guard.end("fix", commit=True).files_changed == ["fix.py"]
     finally:
         secret.chmod(0o644)
+
+
+def test_non_utf8_file_and_name_with_user_and_agent_edits(repo):
+    latin = "caf\xe9.txt".encode("latin-1").decode("utf-8", "surrogateescape")  # a non-UTF-8 file name
+    path = repo / latin
+    path.write_bytes(b"".join(b"ligne %d \xe9t\xe9\n" % i for i in range(1, 21)))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "latin-1 file")
+    path.write_bytes(path.read_bytes().replace(b"ligne 2 ", b"ligne 2 (user) "))
+    guard = GitGuard.begin(repo, "run-13", branch="work")
+    path.write_bytes(path.read_bytes().replace(b"ligne 19 ", b"ligne 19 (agent) "))
+
+    outcome = guard.end("agent edit", commit=True)
+
+    assert outcome.files_changed == [latin] and outcome.user_changes_included == []
+    committed = subprocess.run(["git", "cat-file", "blob", f"{outcome.commit}:{latin}"], cwd=repo,
+                               capture_output=True, check=True).stdout
+    assert b"ligne 19 (agent) \xe9t\xe9" in committed and b"(user)" not in committed
+    assert b"ligne 2 (user)" in path.read_bytes()
