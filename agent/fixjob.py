@@ -65,28 +65,23 @@ def run_check(command: str, cwd: Path, timeout: float) -> CheckRun:
 
 
 class FixGate:
-    """The finish gate: reruns the check; refuses finish while it fails, up to `max_attempts` times."""
+    """The finish gate: reruns the check; refuses finish while it fails, and ends the run after `max_attempts`."""
 
-    def __init__(self, command: str, repo: Path, timeout: float, max_attempts: int, config):
+    def __init__(self, command: str, repo: Path, timeout: float, max_attempts: int):
         self.command, self.repo, self.timeout, self.max_attempts = command, repo, timeout, max_attempts
-        self.config = config
         self.attempts = 0
         self.last: CheckRun | None = None
-        self.gave_up = False
 
     def __call__(self, summary: str) -> str | None:
+        from agent.loop import EndRun
         from prompts import render
 
         self.attempts += 1
         self.last = run_check(self.command, self.repo, self.timeout)
         if self.last.passed:
             return None
-        if self.attempts >= self.max_attempts:
-            # End the run now: finish goes through, and the run is reported as check_failed. The failing
-            # attempt stays uncommitted on the work branch for a human to look at.
-            self.gave_up = True
-            self.config.git.commit = False
-            return None
+        if self.attempts >= self.max_attempts:  # nothing is committed: only finished runs commit
+            raise EndRun("check_failed", f"the check still fails after {self.attempts} finish attempts")
         return render("fix_gate", check=vars(self.last), attempt=self.attempts, max_attempts=self.max_attempts)
 
 
@@ -105,7 +100,7 @@ def fix(args: argparse.Namespace) -> int:
         _emit(result, args, before, before, diffstat="")
         return 0
     protected = ([] if args.allow_test_edits else DEFAULT_PROTECTED) + list(args.protect)
-    gate = FixGate(args.check, repo, args.check_timeout, args.max_attempts, config)
+    gate = FixGate(args.check, repo, args.check_timeout, args.max_attempts)
     run_id = new_run_id(f"fix {_short(args.check)}")
     job = Job(args.task or f"Make the failing check pass: {args.check}", repo, config, template="fix_task.j2",
               template_vars={"check": vars(before), "protected": protected, "max_attempts": args.max_attempts},
@@ -113,10 +108,8 @@ def fix(args: argparse.Namespace) -> int:
     display = None if args.json else _display()
     result = run_job(job, display=display)
     after = _check_after(result, gate, args, repo)
-    update = {"extra": {**result.extra, **_extra(before, after, gate.attempts, _test_files(result.files_changed))}}
-    if gate.gave_up:
-        update.update(stop_reason="check_failed", error=f"the check still fails after {gate.attempts} finish attempts")
-    result = result.model_copy(update=update)
+    extra = _extra(before, after, gate.attempts, _test_files(result.files_changed))
+    result = result.model_copy(update={"extra": {**result.extra, **extra}})
     _rewrite_record(result)
     code = report(result, args, display)
     if not args.json:
@@ -138,7 +131,7 @@ def _check_after(result, gate: FixGate, args, repo: Path) -> CheckRun | None:
     """The check's state at the end: the gate's last run when finish ended the job, else one more run."""
     if result.stop_reason == "interrupted":
         return None
-    if result.stop_reason == "finished" and gate.last is not None:
+    if result.stop_reason in ("finished", "check_failed") and gate.last is not None:
         return gate.last
     return run_check(args.check, repo, args.check_timeout)
 
@@ -169,7 +162,7 @@ def _branch(args, config) -> str | None:
 
 
 def _rewrite_record(result) -> None:
-    """Add the fix verdict to the run's records (the runner wrote them before the verdict was known)."""
+    """Add the check results to the run's records (the runner wrote them before the final check)."""
     from agent.records import Recorder
 
     if not result.run_dir:

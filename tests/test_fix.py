@@ -112,6 +112,9 @@ def test_check_still_failing_exits_4_without_commit(repo, key, tmp_path):
     assert result["extra"]["attempts"] == 2 and finishes == 2
     assert result["extra"]["check_after"]["exit_code"] == 1
     assert json.loads((Path(result["run_dir"]) / "result.json").read_text())["stop_reason"] == "check_failed"
+    events = [json.loads(line) for line in (Path(result["run_dir"]) / "trajectory.jsonl").read_text().splitlines()]
+    stop = next(e for e in events if e["type"] == "stop")
+    assert stop["stop_reason"] == "check_failed" and "after 2 finish attempts" in stop["error"]
     assert git(repo, "rev-parse", result["branch"]) == git(repo, "rev-parse", "main")
     md = step_summary.read_text()
     assert md.startswith("earlier step\n") and "check still failing" in md
