@@ -105,7 +105,6 @@ def run_once(subject: Subject, n: int, command: str) -> dict:
             killer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
         started, ended, cpu, count = server.started, server.ended, server.cpu, len(server.started)
-        usages = [_usage(server, i) for i in range(len(server.usages))]
         sample = {
             "subject": subject.name, "n": n, "exit_code": proc.returncode, "requests": count,
             "wall_s": exited - launched, "cpu_s": usage.ru_utime + usage.ru_stime,
@@ -117,8 +116,8 @@ def run_once(subject: Subject, n: int, command: str) -> dict:
             "step_gaps_s": [started[k + 1] - ended[k] for k in range(count - 1)],
             "server_s": [end - start for start, end in zip(started, ended)],
             "request_bytes": [wire_bytes(body) for body in server.requests],
-            "prompt_tokens": [u["prompt_tokens"] for u in usages],
-            "cached_tokens": [u["cached_tokens"] for u in usages],
+            "prompt_tokens": [u["prompt_tokens"] for u in server.usages],
+            "cached_tokens": [u["prompt_tokens_details"]["cached_tokens"] for u in server.usages],
         }
         if proc.returncode != 0 or count != n + 1:
             sample["error"] = (scratch / "err.log").read_text(errors="replace")[-2000:] or \
@@ -126,15 +125,11 @@ def run_once(subject: Subject, n: int, command: str) -> dict:
     return sample
 
 
-def _usage(server, index: int) -> dict:
-    usage = server.usages[index]
-    return {"prompt_tokens": usage["prompt_tokens"],
-            "cached_tokens": (usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0)}
-
-
 def time_command(command: str, cwd: Path, runs: int) -> list[tuple[float, float]]:
-    """(wall, CPU) of the trivial command alone, spawned through a shell `runs` times (CPU is averaged per batch:
-    rusage is coarse for one short child)."""
+    """(wall, CPU) of the trivial command alone, spawned through a shell like the floor does, `runs` times.
+
+    CPU is averaged over the batch: rusage is too coarse for one short child.
+    """
     walls = []
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     for _ in range(runs):
