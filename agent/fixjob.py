@@ -73,7 +73,7 @@ class FixGate:
         self.last: CheckRun | None = None
 
     def __call__(self, summary: str) -> str | None:
-        from agent.loop import EndRun
+        from tools import EndRun
         from prompts import render
 
         self.attempts += 1

@@ -11,6 +11,7 @@ from agent.config import Config
 from agent.errors import ContextTooLongError, GLMError
 from agent.turn import AssistantTurn, OnDelta, Usage
 from prompts import render
+from tools import EndRun
 
 EventSink = Callable[[dict], None]
 
@@ -69,15 +70,6 @@ class FormatErrors(Stop):
 
 class ContextExhausted(Stop):
     reason = "context_exhausted"
-
-
-class EndRun(BaseException):
-    """Raised by a hook such as a finish gate to end the run with its own stop reason (e.g. fix mode's
-    "check_failed"); a BaseException so the toolset's error handling passes it through to the loop."""
-
-    def __init__(self, reason: str, message: str = ""):
-        super().__init__(message or reason)
-        self.reason = reason
 
 
 class Deadline(BaseException):

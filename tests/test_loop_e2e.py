@@ -170,7 +170,7 @@ def test_wall_clock_timeout_ends_a_long_command_and_its_process(calc_repo):
 
 
 def test_a_finish_gate_can_end_the_run_with_its_own_reason(calc_repo):
-    from agent.loop import EndRun
+    from tools import EndRun
 
     attempts = []
 
