@@ -115,7 +115,10 @@ def exit_code(result) -> int:
 
 
 def report(result, args: argparse.Namespace, display=None) -> int:
-    """Print the result (JSON only, or the human summary) and return the exit code."""
+    """Print the result (JSON only, or the human summary) and return the exit code; a failure's diagnosis
+    also goes to stderr, so `--json` consumers and CI logs see why without parsing stdout."""
+    if result.error and result.stop_reason != "finished":
+        print(f"glm-agent: {result.stop_reason}: {result.error}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.model_dump(mode="json"), indent=2))
     elif display is not None:

@@ -16,9 +16,10 @@ import httpx
 
 from agent import errors
 from agent.errors import GLMError
+from agent.glmxml import parse_leaked_calls
 from agent.pricing import cost_usd
 from agent.sse import SSEDecoder
-from agent.turn import AssistantTurn, OnDelta
+from agent.turn import AssistantTurn, OnDelta, ToolCall
 from agent.wire import TurnBuilder, build_request, parse_body
 
 log = logging.getLogger("agent.client")
@@ -140,7 +141,7 @@ class GLMClient:
         except httpx.TransportError as exc:
             raise self._redacted(errors.NetworkError, f"transport error with {self.base_url}: {exc}",
                                  builder) from None
-        return self._finish(builder)
+        return self._finish(builder, body.get("tools"))
 
     def _read_stream(self, response: httpx.Response, builder: TurnBuilder) -> None:
         decoder = SSEDecoder()
@@ -206,8 +207,12 @@ class GLMClient:
     def _redact(self, text: str) -> str:
         return text.replace(self.__key, "<redacted>") if self.__key else text
 
-    def _finish(self, builder: TurnBuilder) -> AssistantTurn:
+    def _finish(self, builder: TurnBuilder, tools: list[dict] | None) -> AssistantTurn:
         turn = builder.turn()
+        if turn.content and not turn.tool_calls:  # GLM quirk 12: a call leaked as <tool_call> text
+            turn.content, leaked = parse_leaked_calls(turn.content, tools)
+            turn.tool_calls = [ToolCall(f"call_{turn.request_id or 'leaked'}_{i}", name, arguments)
+                               for i, (name, arguments) in enumerate(leaked)]
         turn.model = turn.model or self.model
         turn.cost_usd = cost_usd(self.model, turn.usage, self.prices)
         reason, rid = turn.finish_reason, turn.request_id

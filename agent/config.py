@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, ValidationError
 
 from tools.base import ToolSettings
 
@@ -42,6 +42,7 @@ class ModelSettings(_Section):
     timeout: float = Field(300.0, gt=0)
     connect_timeout: float = Field(8.0, gt=0)
     max_retries: int = Field(3, ge=0)
+    backoff: tuple[NonNegativeFloat, NonNegativeFloat] = Field((1.0, 30.0), description="retry wait: (base, cap) seconds, doubling")
     prices: Optional[dict[str, dict[str, float]]] = Field(
         None, description="USD per million tokens by model: {input, cached_input, output}; overrides the list prices")
 

@@ -125,7 +125,7 @@ def build_client(config: Config):
     return GLMClient(m.base_url, None, m.name, endpoint=m.endpoint, dialect=m.dialect, thinking=m.thinking,
                      tool_stream=m.tool_stream, temperature=m.temperature, top_p=m.top_p, max_tokens=m.max_tokens,
                      timeout=m.timeout, connect_timeout=m.connect_timeout, max_retries=m.max_retries,
-                     prices=m.prices)
+                     backoff=m.backoff, prices=m.prices)
 
 
 def agents_md(root: Path, workdir: Path, cap: int) -> list[dict]:

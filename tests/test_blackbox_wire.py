@@ -1,0 +1,280 @@
+"""`glm-agent run` as a black box against GLM wire quirks: exit code, stop reason, files on disk, what we sent.
+
+Each test starts the real CLI in a subprocess against the stand-in on loopback (scripted replies, injected
+faults, or handcrafted raw SSE bytes) and checks what a user would see, then audits every request we sent.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from agent.standin import Fault, Raw, Reply, StandIn
+from test_loop_support import FAKE_KEY, call, finish
+
+FAST = ("-c", "model.backoff=[0,0]")
+WRITE = '{"path":"hello.txt","content":"hi\\n"}'
+USAGE = {"prompt_tokens": 120, "completion_tokens": 12, "total_tokens": 132, "prompt_tokens_details": {"cached_tokens": 0}}
+
+
+def run_cli(repo: Path, base_url: str | None, *extra: str, key: str | None = FAKE_KEY, timeout: float = 60):
+    """(exit code, parsed --json result or None, stderr) of one `glm-agent run`."""
+    env = {k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}
+    if key:
+        env["ZAI_API_KEY"] = key
+    args = [sys.executable, "-m", "agent.cli", "run", "Write hello.txt", "--repo", str(repo), "--json", *extra]
+    if base_url:
+        args += ["--base-url", base_url]
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return proc.returncode, (json.loads(proc.stdout) if proc.stdout.strip() else None), proc.stderr
+
+
+def chunk(delta: dict | None = None, finish_reason: str | None = None, usage: dict | None = None, **extra) -> str:
+    choice: dict = {"index": 0, "delta": delta if delta is not None else {}}
+    if finish_reason:
+        choice["finish_reason"] = finish_reason
+    body = {"id": "20251120101500a1b2c3d4e5f60718", "created": 1763604900, "model": "glm-4.6", "choices": [choice],
+            **extra}
+    if usage:
+        body["usage"] = usage
+    return f"data: {json.dumps(body)}\n\n"
+
+
+def frag(index: int = 0, id: str | None = None, name: str | None = None, args: str | None = None) -> dict:
+    function = {k: v for k, v in (("name", name), ("arguments", args)) if v is not None}
+    call_ = {"index": index, "function": function, **({"id": id, "type": "function"} if id else {})}
+    return {"tool_calls": [call_]}
+
+
+def sse(*chunks: str) -> Raw:
+    return Raw("".join(chunks) + "data: [DONE]\n\n")
+
+
+def pieces(text: str, size: int = 7) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)]
+
+
+def audit(requests: list[dict], *, dialect: str = "zai", stream: bool = True) -> None:
+    """What we send, request by request, must be what GLM (or a vLLM host) accepts and caches well."""
+    previous: list[str] = []
+    for body in requests:
+        assert isinstance(body["max_tokens"], int) and body.get("tool_choice", "auto") == "auto"
+        assert 0 <= body.get("temperature", 0) <= 1
+        if dialect == "zai":
+            assert "chat_template_kwargs" not in body
+            assert body.get("tool_stream", False) == bool(stream and body.get("tools"))
+        else:
+            assert "thinking" not in body and "tool_stream" not in body
+        messages = [json.dumps(m, sort_keys=True) for m in body["messages"]]
+        assert messages[:len(previous)] == previous, "the history must only grow (prefix cache)"
+        previous = messages
+        _audit_messages(body["messages"])
+
+
+def _audit_messages(messages: list[dict]) -> None:
+    assert [m["role"] for m in messages[:2]] == ["system", "user"]
+    pending: list[str] = []
+    for i, message in enumerate(messages):
+        if message["role"] == "tool":
+            assert pending and message["tool_call_id"] == pending.pop(0), "one tool message per call, in order"
+            continue
+        assert not pending, f"message {i} arrived before every tool call was answered"
+        if message["role"] == "assistant":
+            assert isinstance(message["content"], str)
+            for tool_call in message.get("tool_calls", []):
+                assert isinstance(json.loads(tool_call["function"]["arguments"]), dict)
+                pending.append(tool_call["id"])
+        elif message["role"] == "user" and i > 1:
+            assert messages[i - 1]["role"] == "assistant" and not messages[i - 1].get("tool_calls"), \
+                "a user message only after an answer without tool calls (the nudge)"
+    assert not pending
+
+
+def assistant(request: dict, n: int = 0) -> dict:
+    return [m for m in request["messages"] if m["role"] == "assistant"][n]
+
+
+# --- tool calls in every shape the wire delivers them -------------------------------------------------
+
+FRAGMENTED = {
+    "id_only_on_first_args_empty_first": sse(
+        chunk({"role": "assistant", "content": "\n"}),
+        chunk(frag(id="call_9f1c0d2e3b4a5968778695a4", name="write_file", args="")),
+        *(chunk(frag(args=p)) for p in pieces(WRITE)),
+        chunk({"role": "assistant", "content": ""}, "tool_calls", USAGE)),
+    "id_repeated_on_every_fragment": sse(
+        chunk(frag(id="call_9f1c0d2e3b4a5968778695a4", name="write_file", args=WRITE[:5])),
+        *(chunk(frag(id="call_9f1c0d2e3b4a5968778695a4", args=p)) for p in pieces(WRITE[5:])),
+        chunk({"role": "assistant", "content": ""}, "tool_calls", USAGE)),
+    "last_fragment_on_the_finish_chunk": sse(
+        chunk(frag(id="call_9f1c0d2e3b4a5968778695a4", name="write_file", args=WRITE[:-3])),
+        chunk({"role": "assistant", "content": "", **frag(args=WRITE[-3:])}, "tool_calls", USAGE)),
+    "duplicated_finish_reason": sse(
+        chunk(frag(id="call_9f1c0d2e3b4a5968778695a4", name="write_file", args=WRITE), "tool_calls"),
+        chunk({}, "tool_calls"),
+        chunk({"role": "assistant", "content": ""}, "tool_calls", USAGE)),
+    "index_minus_one": sse(
+        chunk(frag(-1, id="call_9f1c0d2e3b4a5968778695a4", name="write_file", args="")),
+        *(chunk(frag(-1, args=p)) for p in pieces(WRITE)),
+        chunk({"role": "assistant", "content": ""}, "tool_calls", USAGE)),
+    "object_and_unknown_fields": sse(
+        chunk({"role": "assistant", "reasoning_content": "\nWrite it.", "extra_field": 1},
+              object="chat.completion.chunk", system_fingerprint="fp", request_id="r1"),
+        chunk(frag(id="call_-8167732570302206983", name="write_file", args=WRITE), object="chat.completion.chunk"),
+        chunk({"role": "assistant", "content": ""}, "tool_calls", {**USAGE, "completion_tokens_details": {}},
+              object="chat.completion.chunk", web_search=[])),
+}
+
+
+@pytest.mark.parametrize("raw", FRAGMENTED.values(), ids=FRAGMENTED.keys())
+def test_tool_call_fragments_in_every_shape_write_the_file(repo, raw):
+    with StandIn([raw, finish("wrote it")], api_key=FAKE_KEY) as server:
+        code, result, err = run_cli(repo, server.base_url)
+        requests = server.requests
+    assert (code, result["stop_reason"]) == (0, "finished"), err
+    assert (repo / "hello.txt").read_text() == "hi\n"
+    replayed = assistant(requests[1])["tool_calls"]
+    assert [(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in replayed] == [
+        (replayed[0]["id"], "write_file", WRITE)] and replayed[0]["id"].startswith("call_")
+    audit(requests)
+
+
+@pytest.mark.parametrize("style", ["repeat_id", "first_id", "on_finish"])
+def test_standin_fragment_styles_and_parallel_calls(repo, style):
+    both = Reply(content="\n", reasoning="Two files.", tool_calls=[
+        ("write_file", {"path": "a.txt", "content": "A\n"}), ("write_file", {"path": "b.txt", "content": "B\n"})])
+    with StandIn([both, finish()], fragment_style=style, api_key=FAKE_KEY) as server:
+        code, result, err = run_cli(repo, server.base_url)
+        requests = server.requests
+    assert code == 0, err
+    assert ((repo / "a.txt").read_text(), (repo / "b.txt").read_text()) == ("A\n", "B\n")
+    assert assistant(requests[1])["reasoning_content"] == "Two files."
+    audit(requests)
+
+
+def test_whole_parallel_calls_without_streaming_and_negative_ids(repo):
+    both = Reply(tool_calls=[("write_file", {"path": "a.txt", "content": "A\n"}),
+                             ("write_file", {"path": "b.txt", "content": "B\n"})])
+    with StandIn([both, finish()], api_key=FAKE_KEY) as server:
+        code, result, err = run_cli(repo, server.base_url, "--no-stream")
+        requests = server.requests
+    assert code == 0, err
+    assert sorted(p.name for p in repo.glob("?.txt")) == ["a.txt", "b.txt"]
+    ids = [c["id"] for c in assistant(requests[1])["tool_calls"]]
+    assert all(i.startswith("call_-") for i in ids) and len(set(ids)) == 2
+    assert "stream" not in requests[0] and "tool_stream" not in requests[0]
+    audit(requests, stream=False)
+
+
+def test_reasoning_only_answer_gets_a_nudge_and_keeps_its_reasoning(repo):
+    with StandIn([Reply(reasoning="Let me think about hello.txt."), call("write_file", path="hello.txt", content="hi\n"),
+                  finish()], api_key=FAKE_KEY) as server:
+        code, result, err = run_cli(repo, server.base_url)
+        requests = server.requests
+    assert (code, result["steps"]) == (0, 3), err
+    assert assistant(requests[1])["reasoning_content"] == "Let me think about hello.txt."
+    assert requests[1]["messages"][-1]["role"] == "user"
+    audit(requests)
+
+
+def test_a_real_recorded_glm_stream_drives_a_step(repo):
+    """Byte-exact GLM-4.6 traffic (a `weather` call our toolset does not have): the model gets an error result."""
+    from conftest import SHARED
+
+    fixture = SHARED / "fixtures/real-wire/hf-glm46_fantasy_tool_stream_turn1_20251023.json"
+    if not fixture.is_file():
+        pytest.skip(f"real-wire fixtures not found at {fixture.parent}")
+    body = json.loads(fixture.read_text())["response"]["body"]
+    with StandIn([Raw(body, chunks=[37, 400, 3]), finish()], api_key=FAKE_KEY) as server:
+        code, result, err = run_cli(repo, server.base_url)
+        requests = server.requests
+    assert code == 0, err
+    tool_call = assistant(requests[1])["tool_calls"][0]
+    assert tool_call["function"]["name"] == "weather" and json.loads(tool_call["function"]["arguments"])
+    assert requests[1]["messages"][-1]["tool_call_id"] == tool_call["id"]
+    audit(requests)
+
+
+# --- finish reasons and answers that are not quite answers --------------------------------------------
+
+def test_length_cut_tool_arguments_get_an_error_result_and_the_run_goes_on(repo):
+    cut = Reply(tool_calls=[("write_file", '{"path": "hello.txt", "content": "hi')], finish_reason="length")
+    with StandIn([cut, call("write_file", path="hello.txt", content="hi\n"), finish()], api_key=FAKE_KEY) as server:
+        code, result, err = run_cli(repo, server.base_url)
+        requests = server.requests
+    assert (code, result["steps"]) == (0, 3), err
+    assert (repo / "hello.txt").read_text() == "hi\n"
+    result_text = requests[1]["messages"][-1]["content"]
+    assert "JSON" in result_text or "json" in result_text
+    assert assistant(requests[1])["tool_calls"][0]["function"]["arguments"] == "{}"
+    audit(requests)
+
+
+def test_unknown_finish_reason_is_tolerated(repo):
+    with StandIn([Reply(tool_calls=[("write_file", json.loads(WRITE))], finish_reason="abort_soon"), finish()],
+                 api_key=FAKE_KEY) as server:
+        code, result, err = run_cli(repo, server.base_url)
+    assert code == 0 and (repo / "hello.txt").read_text() == "hi\n", err
+
+
+LEAK = ("\nI'll write it.\n<tool_call>write_file\n<arg_key>path</arg_key>\n<arg_value>hello.txt</arg_value>\n"
+        "<arg_key>content</arg_key>\n<arg_value>hi\n</arg_value>\n</tool_call>")
+
+
+LEAK_BASH = ("<tool_call>bash<arg_key>command</arg_key><arg_value>printf 'hi\\n' > hello.txt</arg_value>"
+             "<arg_key>timeout</arg_key><arg_value>30</arg_value></tool_call>")
+
+
+@pytest.mark.parametrize("leak", [LEAK, LEAK_BASH], ids=["string-values", "typed-values"])
+def test_glm_xml_tool_call_leaked_into_content_is_run(repo, leak):
+    with StandIn([Reply(content=leak), finish()], api_key=FAKE_KEY) as server:
+        code, result, err = run_cli(repo, server.base_url)
+        requests = server.requests
+    assert (code, result["steps"]) == (0, 2), err
+    assert (repo / "hello.txt").read_text() == "hi\n"
+    replayed = assistant(requests[1])
+    assert "<tool_call>" not in replayed["content"] and replayed["tool_calls"][0]["function"]["name"] in leak
+    audit(requests)
+
+
+# --- errors: retried, or ending the run with the right exit code ----------------------------------------
+
+@pytest.mark.parametrize("fault", [
+    Fault.http(429, "1302"), Fault.http(429, "1305"), Fault.http(500, "500"), Fault.drop_mid_stream(),
+    Fault.inband_error("1302"), Fault.malformed_frame(),
+], ids=["429-1302", "429-1305", "500", "dropped", "inband-1302", "malformed"])
+def test_transient_failures_are_retried_as_a_whole(repo, fault):
+    script = [fault, call("write_file", path="hello.txt", content="hi\n"), finish()]
+    with StandIn(script, api_key=FAKE_KEY) as server:
+        code, result, err = run_cli(repo, server.base_url, *FAST)
+        requests = server.requests
+    assert (code, result["steps"], len(requests)) == (0, 2, 3), err
+    assert requests[0] == requests[1]
+    assert (repo / "hello.txt").read_text() == "hi\n"
+    audit(requests)
+
+
+@pytest.mark.parametrize("item,code,reason,needle", [
+    (Fault.http(429, "1113"), 3, "api_error", "endpoint"),
+    (Fault.http(401, "1002"), 3, "api_error", "ZAI_API_KEY"),
+    (Fault.inband_error("1113"), 3, "api_error", "endpoint"),
+    (Fault.empty_reply(), 3, "api_error", "zero usage"),
+    (Reply(content="blocked", finish_reason="sensitive"), 3, "api_error", "content filter"),
+    (Fault.http(400, "1261"), 1, "context_exhausted", "1261"),
+    (Reply(finish_reason="model_context_window_exceeded", usage={"prompt_tokens": 0, "completion_tokens": 0}), 1,
+     "context_exhausted", "context window"),
+], ids=["1113", "401", "inband-1113", "empty", "sensitive", "1261", "window-exceeded"])
+def test_errors_that_retrying_cannot_fix_end_the_run_at_once(repo, item, code, reason, needle):
+    (repo / "README.md").write_text("hello\nmy unsaved edit\n")
+    with StandIn([item], api_key=FAKE_KEY) as server:
+        got, result, err = run_cli(repo, server.base_url, *FAST)
+        sent = len(server.requests)
+    assert (got, result["stop_reason"], sent) == (code, reason, 1), err
+    assert needle in result["error"] and needle in err
+    assert (repo / "README.md").read_text() == "hello\nmy unsaved edit\n"
