@@ -19,7 +19,7 @@ from statistics import mean, median
 
 from measure import run_once, time_command
 from report import summarize, table, verdicts
-from subjects import BENCH, build_subjects
+from subjects import BENCH, build_subjects, mini_versions
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,7 +46,8 @@ def _meta(args: argparse.Namespace, cost: dict, loadavg_start: tuple) -> dict:
             "commit": head.stdout.strip(), "python": platform.python_version(), "machine": platform.platform(),
             "cpus": os.cpu_count(), "loadavg_start": loadavg_start, "loadavg_end": os.getloadavg(),
             "steps": args.steps, "repeats": args.repeats, "warmup": args.warmup, "mini_format": args.mini_format,
-            "command_cost": cost}
+            "command_cost": cost,
+            "mini_versions": mini_versions(args.cache) if "mini-swe-agent" in args.subjects else {}}
 
 
 def measure(subjects: list, steps: list[int], repeats: int, warmup: int, command: str) -> tuple[dict, dict]:

@@ -1,6 +1,7 @@
 """The three agents under test: how each is launched and what the stand-in answers it at every step."""
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -84,11 +85,22 @@ def mini_venv(cache: Path) -> Path:
     return mini
 
 
+def mini_versions(cache: Path) -> dict[str, str]:
+    """Versions in mini-swe-agent's venv: its start-up is mostly litellm's import, which varies by release."""
+    python = cache / f"mini-swe-agent-{MINI_VERSION}" / "bin" / "python"
+    code = ("import importlib.metadata as m, json; "
+            "print(json.dumps({p: m.version(p) for p in ('mini-swe-agent', 'litellm')}))")
+    done = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
+    return json.loads(done.stdout) if done.returncode == 0 else {}
+
+
 def _mini_launcher(cache: Path, textbased: bool) -> Callable[..., Launch]:
     mini = mini_venv(cache)
 
     def launch(server, repo: Path, task: str, scratch: Path) -> Launch:
-        config = ["-c", "mini_textbased.yaml", "--model-class", "litellm_textbased"] if textbased else ["-c", "mini.yaml"]
+        config = ["-c", "mini.yaml"]
+        if textbased:
+            config = ["-c", "mini_textbased.yaml", "--model-class", "litellm_textbased"]
         argv = [str(mini), "-y", "--exit-immediately", "-t", task, "-m", "openai/glm-4.6", *config,
                 "-c", f"model.model_kwargs.api_base={server.url_for('/v1')}", "-c", "model.cost_tracking=ignore_errors",
                 "-c", f"environment.cwd={repo}", "-c", "agent.step_limit=1000", "-o", str(scratch / "mini.traj.json")]
