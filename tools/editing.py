@@ -142,11 +142,11 @@ def _pure_crlf(text: str) -> bool:
 
 
 def _match_lines(text: str, old: str) -> list[int]:
-    lines, pos = [], text.find(old)
+    lines, pos = {}, text.find(old)
     while pos != -1 and len(lines) < 20:
-        lines.append(text.count("\n", 0, pos) + 1)
+        lines[text.count("\n", 0, pos) + 1] = None
         pos = text.find(old, pos + 1)
-    return lines
+    return list(lines)
 
 
 def _snippet(text: str, first: int, last: int, context: int = SNIPPET_CONTEXT) -> str:

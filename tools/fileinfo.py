@@ -15,7 +15,8 @@ _MAGIC = [
 
 
 def list_files(root: Path, under: Path) -> list[str]:
-    """Root-relative POSIX paths of existing files below `under`, hiding .git and anything .gitignore'd."""
+    """Root-relative POSIX paths of existing files below `under`, hiding .git, anything .gitignore'd, and symlinks
+    that lead outside the root (grep must not read through them)."""
     args = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", str(under)]
     try:
         proc = subprocess.run(args, cwd=root, capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
@@ -24,7 +25,7 @@ def list_files(root: Path, under: Path) -> list[str]:
     if proc is None or proc.returncode != 0:
         return _walk(root, under)
     names = dict.fromkeys(name for name in proc.stdout.decode("utf-8", "replace").split("\0") if name)
-    return [name for name in names if os.path.isfile(root / name)]
+    return [name for name in names if _inside_file(root, root / name)]
 
 
 def _walk(root: Path, under: Path) -> list[str]:
@@ -32,8 +33,17 @@ def _walk(root: Path, under: Path) -> list[str]:
     for folder, dirs, files in os.walk(under):
         dirs[:] = sorted(d for d in dirs if d != ".git")
         for name in sorted(files):
-            found.append((Path(folder) / name).relative_to(root).as_posix())
+            path = Path(folder) / name
+            if _inside_file(root, path):
+                found.append(path.relative_to(root).as_posix())
     return found
+
+
+def _inside_file(root: Path, path: Path) -> bool:
+    if not path.is_symlink():
+        return path.is_file()
+    real = Path(os.path.realpath(path))
+    return real.is_relative_to(root) and real.is_file()
 
 
 def binary_kind(head: bytes, name: str) -> str | None:

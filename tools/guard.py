@@ -6,7 +6,9 @@ import re
 from fnmatch import fnmatch
 from pathlib import Path
 
+from tools.gitguard import check_git
 from tools.shellsyntax import SUBST, extract_substitutions, segments
+from tools.workspace import RECORDS_DIR
 
 _ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _SHELLS = {"bash", "sh", "zsh", "dash", "ksh"}
@@ -19,29 +21,6 @@ _WRAPPERS = {
     "setsid": set(), "ionice": {"-c", "-n", "-p"}, "xargs": {"-I", "-n", "-P", "-L", "-s", "-d", "-E", "-a",
     "--max-args", "--max-procs", "--replace", "--delimiter", "--arg-file", "--max-lines"},
 }
-_GIT_VALUE_OPTS = {"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path", "--config-env"}
-
-_WHY = {
-    "reset": "`git reset --hard` discards all uncommitted changes, including the user's own work. Revert your edits "
-             "with undo_edit; `git reset --soft`/`--mixed` move HEAD but keep the files; `git stash` sets changes aside.",
-    "checkout": "`git checkout` of paths (or `.`, or with -f) overwrites uncommitted changes in those files. Revert your "
-                "own edits with undo_edit, inspect with `git diff`, view old versions with `git show REV:path`; "
-                "`git switch BRANCH` / `git checkout -b NAME` for branches are fine.",
-    "switch": "`git switch --discard-changes`/`-f` throws away uncommitted changes. Commit or `git stash` them first.",
-    "restore": "`git restore` of working-tree files discards their uncommitted changes. Revert your own edits with "
-               "undo_edit; `git restore --staged PATH` (unstaging only) is allowed.",
-    "clean": "`git clean -f` permanently deletes untracked files, which may be the user's new work. Remove specific "
-             "files you created with `rm FILE`; preview with `git clean -n`.",
-    "push": "a forced or deleting push rewrites the remote and can destroy other people's commits. Push normally; "
-            "force pushes are for the user to decide.",
-    "stash": "`git stash drop`/`clear` permanently deletes stashed work. Leave existing stashes alone.",
-    "refs": "deleting refs or expiring reflogs removes the snapshots that make this run undoable (and the "
-            "user's recovery points). Leave refs, reflogs and garbage collection alone.",
-    "branch": "`git branch -D` deletes a branch even when its commits exist nowhere else. Leave branches alone "
-              "(`git branch -d` deletes merged branches only).",
-}
-
-
 def check_command(command: str, root: Path) -> str | None:
     """A refusal message (why, and what to do instead) when the command would destroy work, else None."""
     return _check_line(command, Path(root).resolve(), Path(root).resolve(), depth=0)
@@ -82,9 +61,11 @@ def _check_words(words: list[str], root: Path, cwd: Path | None, depth: int, fro
     if name == "find":
         return _check_find(words, root, cwd, depth)
     if name == "git":
-        return _check_git(words[1:], cwd, from_xargs)
+        return check_git(words[1:], cwd, from_xargs)
     if name == "rm":
-        return _check_rm(words[1:], root, cwd)
+        return _check_rm(words[1:], root, cwd, from_xargs)
+    if "$" in name or SUBST in name:  # `$(echo git) reset --hard`, `$G clean -f`: judged as if it were git or rm
+        return check_git(words[1:], cwd, from_xargs) or _check_rm(words[1:], root, cwd, from_xargs)
     return None
 
 
@@ -119,83 +100,43 @@ def _shell_script(args: list[str]) -> str | None:
 
 
 def _check_find(words: list[str], root: Path, cwd: Path | None, depth: int) -> str | None:
-    """Check -exec commands with {} standing for a file below each starting point."""
+    """-delete and -exec act on every starting point and everything below it: judged like `rm -r START`."""
     starts = []
     for word in words[1:]:
         if word.startswith("-") or word in ("(", "!"):
             break
         starts.append(word)
     for index, word in enumerate(words):
+        if word == "-delete":
+            named = _names_files(words, root)
+            for start in starts or ["."]:
+                if named and cwd is not None and Path(os.path.realpath(cwd / start)) == root:
+                    continue  # `find . -name '*.pyc' -delete`
+                refusal = _check_rm(["-r", "--", start], root, cwd, False)
+                if refusal:
+                    return refusal.replace("Recursive deletes", "find -delete and recursive deletes")
         if word in ("-exec", "-execdir", "-ok", "-okdir"):
             tail = words[index + 1:]
             tail = tail[: next((i for i, w in enumerate(tail) if w in (";", "+")), len(tail))]
             for start in starts or ["."]:
-                found = start.rstrip("/") + "/found"
-                refusal = _check_words([found if w == "{}" else w for w in tail], root, cwd, depth + 1, True)
+                refusal = _check_words([start if w == "{}" else w for w in tail], root, cwd, depth + 1, False)
                 if refusal:
                     return refusal
     return None
 
 
-def _check_git(args: list[str], cwd: Path | None, from_xargs: bool) -> str | None:
-    index = 0
-    while index < len(args) and args[index].startswith("-"):
-        index += 2 if args[index] in _GIT_VALUE_OPTS else 1
-    if index >= len(args):
-        return None
-    sub, rest = args[index], args[index + 1:]
-    short = "".join(w[1:] for w in rest if w.startswith("-") and not w.startswith("--"))
-    bad = False
-    if sub == "reset":
-        bad = "--hard" in rest or "--merge" in rest
-    elif sub == "checkout":
-        bad = _checkout_discards(rest, cwd, from_xargs)
-    elif sub == "switch":
-        bad = "--discard-changes" in rest or "--force" in rest or "f" in short
-    elif sub == "restore":
-        staged = "--staged" in rest or "S" in short
-        worktree = "--worktree" in rest or "W" in short
-        bad = worktree or not staged
-    elif sub == "clean":
-        dry = "--dry-run" in rest or "n" in short
-        bad = not dry and ("--force" in rest or "f" in short)
-    elif sub == "push":
-        bad = (any(w.startswith(("--force", "--mirror", "--delete")) for w in rest) or "f" in short or "d" in short
-               or any(w.startswith(("+", ":")) and len(w) > 1 for w in rest))
-    elif sub == "stash":
-        bad = bool(rest) and rest[0] in ("drop", "clear")
-    elif sub in ("update-ref", "reflog", "gc"):
-        sub, bad = "refs", ("-d" in rest or (rest[:1] in (["expire"], ["delete"]))
-                            or any(w in ("--prune=now", "--prune=all") for w in rest))
-    elif sub == "branch":
-        deleting = "d" in short or "--delete" in rest
-        bad = "D" in short or (deleting and ("f" in short or "--force" in rest))
-    if not bad:
-        return None
-    return f"Refused (not run): `git {' '.join(args[index:])}`. {_WHY[sub]}"
+def _names_files(words: list[str], root: Path) -> bool:
+    """`find . -name '*.pyc' -delete`: only files of a specific name (no -o), none of them in .git or the records."""
+    if any(w in ("-o", "-or", ",") for w in words):
+        return False
+    names = [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-name", "-iname")]
+    if not names or any(_broad(name) for name in names):
+        return False
+    kept = [n for place in (".git", RECORDS_DIR) for _, dirs, files in os.walk(root / place) for n in dirs + files]
+    return not any(fnmatch(n.lower(), name.lower()) for name in names for n in kept)
 
 
-def _checkout_discards(rest: list[str], cwd: Path | None, from_xargs: bool) -> bool:
-    if "--" in rest:
-        return bool(rest[rest.index("--") + 1:]) or from_xargs
-    if any(w in ("-f", "--force", "-p", "--patch") for w in rest) or "." in rest:
-        return True
-    positional, skip = [], False
-    for word in rest:
-        if skip:
-            skip = False
-        elif word in ("-b", "-B", "--orphan"):
-            skip = True
-        elif not word.startswith("-"):
-            positional.append(word)
-    if any(word.startswith(":") or any(c in word for c in "*?[") for word in positional):
-        return True
-    if cwd is None:
-        return len(positional) > 1
-    return len(positional) > 1 or any((cwd / word).exists() for word in positional)
-
-
-def _check_rm(args: list[str], root: Path, cwd: Path | None) -> str | None:
+def _check_rm(args: list[str], root: Path, cwd: Path | None, from_xargs: bool) -> str | None:
     options, targets = [], []
     for index, word in enumerate(args):
         if word == "--":
@@ -206,6 +147,9 @@ def _check_rm(args: list[str], root: Path, cwd: Path | None) -> str | None:
         not o.startswith("--") and ("r" in o or "R" in o) for o in options)
     if not recursive:
         return None
+    if from_xargs:
+        return (f"Refused (not run): `rm {' '.join(args)}` with targets read by xargs/find: they cannot be checked. "
+                "Recursive deletes are allowed only for literal paths inside the repository; name the folders.")
     for target in targets:
         problem = _rm_problem(target, root, cwd)
         if problem:
@@ -230,7 +174,7 @@ def _rm_problem(target: str, root: Path, cwd: Path | None) -> str | None:
             return "is outside the repository"
         if place == root and _broad(pattern):
             return "would delete everything in the repository root (or .git)"
-        return "is inside .git (the repository's history)" if _in_git(place, root) else None
+        return "is inside .git (the repository's history) or .glm-agent (run records)" if _in_git(place, root) else None
     path = Path(os.path.normpath(base / target))
     real = Path(os.path.realpath(path if target.endswith("/") else path.parent)) / (
         "" if target.endswith("/") else path.name)
@@ -239,11 +183,12 @@ def _rm_problem(target: str, root: Path, cwd: Path | None) -> str | None:
             return "is the repository root or contains it"
         if not candidate.is_relative_to(root):
             return "is outside the repository"
-    return "is .git or inside it (the repository's history)" if _in_git(real, root) else None
+    return "is .git or .glm-agent, or inside one (history, run records)" if _in_git(real, root) else None
 
 
 def _in_git(path: Path, root: Path) -> bool:
-    return path.relative_to(root).parts[:1] == (".git",)
+    """Inside .git, or inside the run records (which a deleted trajectory would lose)."""
+    return path.relative_to(root).parts[:1] in ((".git",), (RECORDS_DIR,))
 
 
 def _broad(pattern: str) -> bool:

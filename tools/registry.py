@@ -77,12 +77,14 @@ class Tool:
 class Toolset:
     """Tools in a fixed order; dispatch turns every model-fixable problem into an error result."""
 
-    def __init__(self, tools: list[Tool], changed_paths: Callable[[], list[str]]):
+    def __init__(self, tools: list[Tool], changed_paths: Callable[[], list[str]],
+                 close: Callable[[], object] = lambda: None):
         for tool in tools:
             if not _NAME.match(tool.name):
                 raise ValueError(f"invalid tool name {tool.name!r}")
         self._tools = {tool.name: tool for tool in tools}
         self._changed_paths = changed_paths
+        self._close = close
         self._schemas = [tool.schema() for tool in tools]
         self._strings = {tool.name: tool.string_fields() for tool in tools}
         self._signatures = {tool.name: tool.signature() for tool in tools}
@@ -95,6 +97,10 @@ class Toolset:
 
     def changed_paths(self) -> list[str]:
         return self._changed_paths()
+
+    def close(self) -> None:
+        """Stop what the run's commands left running in the background (also done when the toolset is collected)."""
+        self._close()
 
     def dispatch(self, name: str, arguments: str | None) -> ToolResult:
         tool = self._tools.get(name)

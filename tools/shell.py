@@ -8,12 +8,14 @@ import select
 import signal
 import subprocess
 import time
+import weakref
 from dataclasses import dataclass, field
 
 from pydantic import Field, create_model
 
 from tools.base import ToolError, ToolResult
 from tools.guard import check_command
+from tools.procs import MARKER, kill_marked, new_marker
 from tools.registry import ToolArgs
 from tools.workspace import Workspace
 
@@ -70,10 +72,13 @@ class _Capture:
 
 
 class Shell:
-    """The bash tool bound to a workspace."""
+    """The bash tool bound to a workspace; `close()` (or garbage collection, or exit) kills what its commands left
+    running in the background."""
 
     def __init__(self, workspace: Workspace):
         self.ws = workspace
+        self._marker = new_marker()
+        self.close = weakref.finalize(self, kill_marked, self._marker)
 
     def bash(self, args: Bash) -> ToolResult:
         refusal = check_command(args.command, self.ws.root)
@@ -114,7 +119,7 @@ class Shell:
 
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in set(self.ws.settings.extra_env_remove)}
-        env.update(PAGER="cat", GIT_PAGER="cat", TERM="dumb", GIT_TERMINAL_PROMPT="0", GIT_EDITOR="true",
+        env.update({MARKER: self._marker}, PAGER="cat", GIT_PAGER="cat", TERM="dumb", GIT_TERMINAL_PROMPT="0", GIT_EDITOR="true",
                    EDITOR="true", DEBIAN_FRONTEND="noninteractive", NO_COLOR="1")
         return env
 

@@ -38,4 +38,5 @@ def build_toolset(root: Path, settings: ToolSettings | None = None, *, finish_ga
             Tool("finish", Finish, make_finish(finish_gate)),
         ],
         changed_paths=history.changed,
+        close=shell.close,
     )

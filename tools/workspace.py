@@ -9,6 +9,9 @@ from pathlib import Path, PurePosixPath
 
 from tools.base import ToolError, ToolSettings
 
+PATH_MAX = 4096
+RECORDS_DIR = ".glm-agent"  # run records (agent.records.RUNS_DIR lives below it)
+
 
 class Workspace:
     """The repo root every path must stay inside, plus the settings the tools share."""
@@ -24,6 +27,8 @@ class Workspace:
             raise ToolError("path is empty; give a path relative to the repository root, e.g. 'src/app.py'.")
         if "\x00" in text:
             raise ToolError("path contains a NUL byte.")
+        if len(text.encode("utf-8", "surrogateescape")) > PATH_MAX:
+            raise ToolError(f"path is {len(text):,} characters long; no file path is longer than {PATH_MAX} bytes.")
         if text.startswith("~"):
             raise ToolError(f"'{text}': '~' is not expanded; give a path inside the repository {self.root}.")
         given = Path(text)
@@ -33,15 +38,20 @@ class Workspace:
             raise ToolError(
                 f"'{text}' is outside the workspace {self.root}; every path must stay inside the repository."
             )
-        real = lexical.resolve()
+        try:
+            real = lexical.resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop, a name too long for the file system
+            raise ToolError(f"'{text}' cannot be used: {getattr(exc, 'strerror', None) or exc}.") from None
         if not _inside(real, self.root):
             raise ToolError(
                 f"'{text}' leads outside the workspace {self.root} through a symlink (to {real}); refused."
             )
         try:
             mode = real.stat().st_mode
-        except OSError:
+        except (FileNotFoundError, NotADirectoryError):
             return real
+        except OSError as exc:
+            raise ToolError(f"'{text}' cannot be used: {exc.strerror}.") from None
         if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             raise ToolError(f"'{text}' is a device, FIFO or socket, not a regular file; refused.")
         return real
@@ -53,8 +63,11 @@ class Workspace:
     def check_writable(self, real: Path) -> None:
         """Refuse writes into .git and into paths the run was told to leave alone."""
         rel = self.rel(real)
-        if rel == ".git" or rel.startswith(".git/"):
+        top = rel.split("/", 1)[0]
+        if top == ".git":
             raise ToolError(f"'{rel}' is inside .git; git internals are never edited directly. Use the git tools.")
+        if top == RECORDS_DIR:
+            raise ToolError(f"'{rel}' is inside {RECORDS_DIR}/, where glm-agent keeps its run records; never edited.")
         for pattern in self.settings.protected:
             if matches_protected(rel, pattern):
                 raise ToolError(
