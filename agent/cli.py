@@ -11,6 +11,23 @@ from pathlib import Path
 EXTRA_COMMANDS = ("agent.doctor", "agent.fixjob", "agent.batch", "agent.undo")
 EXIT_OK, EXIT_STOPPED, EXIT_USAGE, EXIT_API, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
+EPILOG = """\
+start here:
+  glm-agent demo                      offline demo (no key, no network)
+  glm-agent doctor                    check the key, endpoint and model
+  glm-agent run "TASK" --repo PATH    let GLM do a task (key from ZAI_API_KEY)
+
+`glm-agent COMMAND --help` describes each command."""
+RUN_EPILOG = """\
+The API key is read from ZAI_API_KEY (never from files or flags).
+exit codes: 0 finished, 1 stopped without finishing (limit, stuck, no_action, format_errors,
+context_exhausted), 2 usage or config error, 3 API error (key, quota, endpoint, network), 130 interrupted.
+
+examples:
+  glm-agent run "Make the failing test in tests/test_cart.py pass" --repo .
+  glm-agent run "Add a --version flag" --endpoint coding --max-cost 0.50 --json
+  glm-agent run "Fix the typo" --dialect openai --base-url http://gpu-box:8000/v1"""
+
 # flag attribute -> config key; a flag left at None does not override the config files
 FLAG_KEYS = {
     "model": "model.name", "base_url": "model.base_url", "dialect": "model.dialect", "endpoint": "model.endpoint",
@@ -40,9 +57,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="glm-agent", description="A GLM-4.6 coding agent for git repositories.")
+    parser = argparse.ArgumentParser(
+        prog="glm-agent", description="A GLM-4.6 coding agent for git repositories.", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    run = sub.add_parser("run", help="give GLM a task to do in a repository")
+    run = sub.add_parser("run", help="give GLM a task to do in a repository", epilog=RUN_EPILOG,
+                         description="Give GLM a task: it works on a new branch, commits its changes when it calls\n"
+                                     "finish, and never loses your uncommitted work.",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("task", help="what to do, in plain words")
     add_common_options(run)
     run.set_defaults(handler=_cmd_run)
@@ -69,25 +91,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     """Repository, model, budget, git and output options shared by run, fix and batch."""
-    parser.add_argument("--repo", type=Path, default=Path("."), help="repository (default: current folder)")
-    parser.add_argument("--model", help="model name (default glm-4.6)")
-    parser.add_argument("--base-url", help="API base URL, e.g. a self-hosted vLLM at http://host:8000/v1")
+    parser.add_argument("--repo", type=Path, default=Path("."), metavar="PATH",
+                        help="repository, or a folder inside it (default: current folder)")
+    parser.add_argument("--model", metavar="NAME", help="model name (default glm-4.6)")
+    parser.add_argument("--base-url", metavar="URL",
+                        help="API base URL, e.g. a self-hosted vLLM at http://host:8000/v1 (with --dialect openai)")
     parser.add_argument("--dialect", choices=["zai", "openai"], help="wire dialect: zai or openai (vLLM/SGLang)")
     parser.add_argument("--endpoint", choices=["general", "coding", "mainland", "mainland-coding"],
-                        help="which Z.ai endpoint when --base-url is not given")
-    parser.add_argument("--thinking", action=argparse.BooleanOptionalAction, default=None, help="GLM thinking mode")
-    parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None, help="stream responses")
-    parser.add_argument("--max-steps", type=int, help="stop after N model calls (default 100)")
+                        help="which Z.ai endpoint when --base-url is not given (default general; coding for a "
+                             "GLM Coding Plan key)")
+    parser.add_argument("--thinking", action=argparse.BooleanOptionalAction, default=None,
+                        help="GLM thinking mode (default: the server's default)")
+    parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                        help="stream responses (default on)")
+    parser.add_argument("--max-steps", type=int, metavar="N", help="stop after N model calls (default 100)")
     parser.add_argument("--max-cost", type=float, metavar="USD", help="stop when the run has cost this much")
-    parser.add_argument("--max-tokens", type=int, help="stop after this many tokens in total")
-    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="wall-clock limit for the run")
-    parser.add_argument("--branch", help="work branch name (default glm-agent/<task-slug>)")
+    parser.add_argument("--max-tokens", type=int, metavar="N",
+                        help="stop once the run has used N tokens in total (the per-answer limit is "
+                             "-c model.max_tokens=N)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="wall-clock limit for the whole run (per request: -c model.timeout=SECONDS)")
+    parser.add_argument("--branch", metavar="NAME", help="work branch name (default glm-agent/<task-slug>)")
     parser.add_argument("--no-branch", action="store_true", help="work on the current branch")
     parser.add_argument("--no-commit", action="store_true", help="leave the changes uncommitted")
     parser.add_argument("--json", action="store_true", help="print only the result as JSON on stdout")
     parser.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="set a config key, e.g. -c limits.max_steps=30 (repeatable)")
-    parser.add_argument("--config", type=Path, help="extra config file (TOML), above the repo's own")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="extra config file (TOML), above the repo's own")
 
 
 def config_from_args(args: argparse.Namespace):

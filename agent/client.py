@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping
 import httpx
 
 from agent import errors
+from agent.endpoints import DIALECTS, ENDPOINTS, resolve_base_url  # noqa: F401 (re-exported)
 from agent.errors import GLMError
 from agent.glmxml import parse_leaked_calls
 from agent.pricing import cost_usd
@@ -24,23 +25,7 @@ from agent.wire import TurnBuilder, build_request, parse_body
 
 log = logging.getLogger("agent.client")
 
-ENDPOINTS = {
-    "general": "https://api.z.ai/api/paas/v4",
-    "coding": "https://api.z.ai/api/coding/paas/v4",
-    "mainland": "https://open.bigmodel.cn/api/paas/v4",
-    "mainland-coding": "https://open.bigmodel.cn/api/coding/paas/v4",
-}
-DIALECTS = ("zai", "openai")
 _CLIENT_DEFAULT: Any = object()  # sentinel: "use the client's setting"
-
-
-def resolve_base_url(base_url: str | None, endpoint: str) -> str:
-    """An explicit base URL wins; otherwise the named Z.ai endpoint."""
-    if base_url:
-        return base_url.rstrip("/")
-    if endpoint not in ENDPOINTS:
-        raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(ENDPOINTS)} or a base_url")
-    return ENDPOINTS[endpoint]
 
 
 class GLMClient:
@@ -133,9 +118,11 @@ class GLMClient:
                     self._read_json(response.read(), builder)
         except httpx.TimeoutException as exc:
             raise self._redacted(errors.NetworkError, f"timed out talking to {self.base_url}: {type(exc).__name__}",
-                                 builder) from None
+                                 builder, hint=errors.HINT_CONNECT if isinstance(exc, httpx.ConnectTimeout)
+                                 else errors.HINT_TIMEOUT) from None
         except httpx.ConnectError as exc:
-            raise self._redacted(errors.NetworkError, f"cannot connect to {self.base_url}: {exc}", builder) from None
+            raise self._redacted(errors.NetworkError, f"cannot connect to {self.base_url}: {exc}", builder,
+                                 hint=errors.HINT_CONNECT) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.DecodingError) as exc:
             raise self._redacted(errors.StreamInterruptedError, f"connection broke off: {exc}", builder) from None
         except httpx.TransportError as exc:
@@ -201,8 +188,8 @@ class GLMClient:
     def _typed(self, status: int | None, code: str | None, message: str, request_id: str | None) -> GLMError:
         return errors.make_error(status, code, self._redact(message), request_id)
 
-    def _redacted(self, cls: type[GLMError], message: str, builder: TurnBuilder) -> GLMError:
-        return cls(self._redact(message), request_id=builder.request_id)
+    def _redacted(self, cls: type[GLMError], message: str, builder: TurnBuilder, hint: str | None = None) -> GLMError:
+        return cls(self._redact(message), request_id=builder.request_id, hint=hint)
 
     def _redact(self, text: str) -> str:
         return text.replace(self.__key, "<redacted>") if self.__key else text

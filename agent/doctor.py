@@ -10,11 +10,12 @@ import os
 import socket
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from agent.client import DIALECTS, ENDPOINTS, GLMClient, resolve_base_url
 from agent import errors
+from agent.endpoints import DIALECTS, ENDPOINTS, resolve_base_url
 
 OK, CONFIG_PROBLEM, API_PROBLEM = 0, 2, 3
 
@@ -32,6 +33,11 @@ def _reachable(base_url: str, timeout: float) -> str | None:
     try:
         with socket.create_connection((parts.hostname or "", port), timeout=timeout):
             return None
+    except ConnectionRefusedError:
+        return (f"connection refused: nothing listens on {parts.hostname}:{port}; is the server running and "
+                "the base URL right?")
+    except socket.gaierror as exc:
+        return f"cannot resolve {parts.hostname!r} ({exc}): offline, or a typo in the base URL?"
     except OSError as exc:
         return f"{type(exc).__name__}: {exc}"
 
@@ -45,6 +51,8 @@ def diagnose(exc: errors.GLMError, endpoint: str, model: str) -> str:
                 f"pay-as-you-go key the general endpoint (now: {endpoint})")
     if exc.code == "1211" or (isinstance(exc, errors.BadRequestError) and "model" in exc.message.lower()):
         return f"unknown model {model!r}: check --model (lowercase, e.g. glm-4.6)"
+    if isinstance(exc, errors.NetworkError) and exc.hint == errors.HINT_TIMEOUT:
+        return "no answer: the endpoint accepts connections but did not answer in time (stuck, or not GLM?)"
     if isinstance(exc, errors.NetworkError):
         return "no network: the endpoint cannot be reached (proxy, firewall, offline?)"
     if isinstance(exc, errors.QuotaError):
@@ -56,7 +64,7 @@ def diagnose(exc: errors.GLMError, endpoint: str, model: str) -> str:
 
 def run_doctor(*, base_url: str | None = None, api_key: str | None = None, model: str = "glm-4.6",
                endpoint: str = "general", dialect: str = "zai", out: TextIO | None = None,
-               connect_timeout: float = 8.0) -> int:
+               connect_timeout: float = 8.0, timeout: float = 60.0) -> int:
     """Run the checks, print each result to `out`, and return the exit code."""
     out = out or sys.stdout
 
@@ -79,22 +87,26 @@ def run_doctor(*, base_url: str | None = None, api_key: str | None = None, model
     say(f"ok   key: {describe_key(key)}")
     if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")):
         say("skip network: a proxy is configured; the test request goes through it")
-        return _test_request(url, key, model, endpoint, dialect, connect_timeout, say)
+        return _test_request(url, key, model, endpoint, dialect, (connect_timeout, timeout), say)
     reason = _reachable(url, connect_timeout)
     if reason is not None:
         say(f"FAIL network: cannot connect to {urlsplit(url).netloc} ({reason})")
-        say("diagnosis: no network: the endpoint cannot be reached (proxy, firewall, offline?)")
+        say("diagnosis: " + ("wrong address: nothing answers there (start the server or fix --base-url)"
+                             if reason.startswith("connection refused") else
+                             "no network: the endpoint cannot be reached (proxy, firewall, offline?)"))
         return API_PROBLEM
     say(f"ok   network: {urlsplit(url).netloc} accepts connections")
-    return _test_request(url, key, model, endpoint, dialect, connect_timeout, say)
+    return _test_request(url, key, model, endpoint, dialect, (connect_timeout, timeout), say)
 
 
-def _test_request(url: str, key: str, model: str, endpoint: str, dialect: str, connect_timeout: float,
+def _test_request(url: str, key: str, model: str, endpoint: str, dialect: str, timeouts: tuple[float, float],
                   say) -> int:
+    from agent.client import GLMClient
+
     started = time.monotonic()
     try:
         with GLMClient(url, api_key=key, model=model, dialect=dialect, thinking=False, max_tokens=16,
-                       max_retries=0, timeout=60.0, connect_timeout=connect_timeout) as client:
+                       max_retries=0, timeout=timeouts[1], connect_timeout=timeouts[0]) as client:
             turn = client.complete([{"role": "user", "content": "Reply with the word: ok"}], stream=False)
     except errors.GLMError as exc:
         say(f"FAIL request: {exc}")
@@ -110,14 +122,30 @@ def _test_request(url: str, key: str, model: str, endpoint: str, dialect: str, c
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `doctor` subcommand; its handler (args.handler) returns the exit code."""
     parser = subparsers.add_parser("doctor", help="check key, endpoint and model with one tiny request",
-                                   description=__doc__.splitlines()[0])
-    parser.add_argument("--base-url", default=None, help="any OpenAI-compatible base URL (overrides --endpoint)")
-    parser.add_argument("--endpoint", default="general", choices=sorted(ENDPOINTS))
-    parser.add_argument("--model", default="glm-4.6")
-    parser.add_argument("--dialect", default="zai", choices=DIALECTS)
+                                   description=__doc__.splitlines()[0] + " Reads the same configuration as "
+                                   "`glm-agent run` in --repo (default: the current folder); flags win.")
+    parser.add_argument("--repo", type=Path, default=Path("."), help="repository whose config to check")
+    parser.add_argument("--base-url", help="any OpenAI-compatible base URL (overrides --endpoint)")
+    parser.add_argument("--endpoint", choices=sorted(ENDPOINTS), help="which Z.ai endpoint (default general)")
+    parser.add_argument("--model", help="model name (default glm-4.6)")
+    parser.add_argument("--dialect", choices=DIALECTS, help="wire dialect (default zai)")
+    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="how long to wait for the test answer (default 30)")
+    parser.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="set a config key, as for `glm-agent run`")
     parser.set_defaults(handler=handle)
     return parser
 
 
 def handle(args: argparse.Namespace) -> int:
-    return run_doctor(base_url=args.base_url, model=args.model, endpoint=args.endpoint, dialect=args.dialect)
+    from agent.config import ConfigError, load_config
+
+    flags = {"model.base_url": args.base_url, "model.endpoint": args.endpoint, "model.name": args.model,
+             "model.dialect": args.dialect}
+    try:
+        m = load_config(args.repo.resolve(), args.overrides, None, flags).model
+    except ConfigError as exc:
+        print(f"FAIL config: {exc}", flush=True)
+        return CONFIG_PROBLEM
+    return run_doctor(base_url=m.base_url, model=m.name, endpoint=m.endpoint, dialect=m.dialect,
+                      connect_timeout=m.connect_timeout, timeout=min(args.timeout, m.timeout))

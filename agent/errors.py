@@ -92,6 +92,8 @@ class EmptyReplyError(GLMError):
 HINT_1113 = ("a Coding-Plan key on the general endpoint (or the reverse) gives 1113: check --endpoint/base_url; "
              "otherwise the account has no balance or resource package")
 HINT_AUTH = ("check ZAI_API_KEY: keys are tied to a region and plan (a z.ai key does not work on bigmodel.cn)")
+HINT_CONNECT = "is the server running and the base URL right? (--base-url, --endpoint; a proxy or firewall?)"
+HINT_TIMEOUT = "the server accepted the request but did not answer in time (model.timeout); busy or stuck?"
 HINT_EMPTY = "coding plan quota? the service answered 200 with nothing and zero usage"
 
 _HINTS = {

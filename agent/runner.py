@@ -171,15 +171,17 @@ def _relative(path: Path, root: Path) -> str:
 
 @contextmanager
 def _sigint_deferred() -> Iterator[None]:
-    """Ctrl-C during the final commit and result write would leave a half-finished end: ignore it briefly."""
+    """Ctrl-C (or a CI's SIGTERM) during the final commit and result write would leave a half-finished end:
+    ignore both briefly."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -278,3 +279,182 @@ def test_errors_that_retrying_cannot_fix_end_the_run_at_once(repo, item, code, r
     assert (got, result["stop_reason"], sent) == (code, reason, 1), err
     assert needle in result["error"] and needle in err
     assert (repo / "README.md").read_text() == "hello\nmy unsaved edit\n"
+
+
+# --- the OpenAI dialect (vLLM, SGLang, relays) --------------------------------------------------------
+
+def openai_error(status: int, message: str, type_: str, code) -> Raw:
+    return Raw(json.dumps({"error": {"message": message, "type": type_, "code": code}}), status=status)
+
+
+@pytest.mark.parametrize("thinking", ["--thinking", "--no-thinking"])
+def test_openai_dialect_on_v1_with_reasoning_and_standard_errors(repo, thinking):
+    script = [openai_error(429, "Rate limit reached", "rate_limit_error", "rate_limit_exceeded"),
+              Reply(reasoning="Write it.", tool_calls=[("write_file", json.loads(WRITE))]), finish()]
+    with StandIn(script, api_key=FAKE_KEY) as server:
+        code, result, err = run_cli(repo, server.url_for("/v1"), "--dialect", "openai", thinking, *FAST)
+        requests = server.requests
+    assert (code, result["steps"], len(requests)) == (0, 2, 3), err
+    assert (repo / "hello.txt").read_text() == "hi\n"
+    assert assistant(requests[2])["reasoning_content"] == "Write it."
+    enabled = thinking == "--thinking"
+    assert all(r["chat_template_kwargs"] == {"enable_thinking": enabled} for r in requests)
+    audit(requests, dialect="openai")
+
+
+@pytest.mark.parametrize("raw,code,reason", [
+    (openai_error(401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key"), 3, "api_error"),
+    (openai_error(400, "This model's maximum context length is 131072 tokens. However, you requested 140000 "
+                       "tokens.", "BadRequestError", 400), 1, "context_exhausted"),
+    (Raw(json.dumps({"object": "error", "message": "The model `glm-4.6` does not exist.", "type": "NotFoundError",
+                     "param": None, "code": 404}), status=404), 3, "api_error"),
+], ids=["401", "context-length", "vllm-404"])
+def test_openai_dialect_errors_end_the_run(repo, raw, code, reason):
+    with StandIn([raw], api_key=FAKE_KEY) as server:
+        got, result, err = run_cli(repo, server.url_for("/v1"), "--dialect", "openai", *FAST)
+        sent = len(server.requests)
+    assert (got, result["stop_reason"], sent) == (code, reason, 1), err
+    assert result["error"] in err
+
+
+# --- interrupted runs -------------------------------------------------------------------------------
+
+def start_cli(repo: Path, base_url: str, *extra: str) -> subprocess.Popen:
+    env = {**{k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}, "ZAI_API_KEY": FAKE_KEY}
+    return subprocess.Popen([sys.executable, "-m", "agent.cli", "run", "Write hello.txt", "--repo", str(repo),
+                             "--json", "--base-url", base_url, *extra], env=env, text=True, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_until(predicate, timeout: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting for the run"
+        time.sleep(0.05)
+
+
+def recorded(repo: Path, needle: str) -> bool:
+    return any(needle in p.read_text() for p in repo.glob(".glm-agent/runs/*/trajectory.jsonl"))
+
+
+MARKER = f"glm-agent-blackbox-{os.getpid()}"
+INTERRUPTS = {
+    "sigint-while-streaming": (signal.SIGINT, dict(chunk_delay=0.1), [Reply(content="word " * 300)], "response", ()),
+    "sigterm-while-streaming": (signal.SIGTERM, dict(chunk_delay=0.1), [Reply(content="word " * 300)], "response", ()),
+    "sigterm-in-a-command": (signal.SIGTERM, {}, [call("bash", command=f"sleep 60; echo {MARKER} > late.txt")],
+                             "tool_call", ()),
+    "sigint-in-retry-backoff": (signal.SIGINT, {}, [Fault.http(429, "1302")], "request",
+                                ("-c", "model.backoff=[60,60]")),
+    "sigterm-in-retry-backoff": (signal.SIGTERM, {}, [Fault.http(429, "1305")], "request",
+                                 ("-c", "model.backoff=[60,60]")),
+}
+
+
+@pytest.mark.parametrize("sig,options,script,waits_for,extra", INTERRUPTS.values(), ids=INTERRUPTS.keys())
+def test_interrupted_run_exits_130_with_a_complete_record_and_the_users_work(repo, sig, options, script,
+                                                                             waits_for, extra):
+    import time
+
+    (repo / "README.md").write_text("hello\nmy unsaved edit\n")
+    (repo / "notes.txt").write_text("untracked notes\n")
+    with StandIn([call("write_file", path="hello.txt", content="hi\n"), *script], api_key=FAKE_KEY,
+                 **options) as server:
+        proc = start_cli(repo, server.base_url, *extra)
+        wait_until(lambda: len(server.requests) >= 2 and recorded(repo, f'"step": 2'))
+        if waits_for == "tool_call":
+            wait_until(lambda: recorded(repo, '"name": "bash"'))
+        time.sleep(0.5)
+        started = time.monotonic()
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and time.monotonic() - started < 10, err
+    result = json.loads(out)
+    assert result["stop_reason"] == "interrupted"
+    run_dir = Path(result["run_dir"])
+    assert json.loads((run_dir / "result.json").read_text())["stop_reason"] == "interrupted"
+    last = json.loads((run_dir / "trajectory.jsonl").read_text().splitlines()[-1])
+    assert (last["type"], last["stop_reason"]) == ("stop", "interrupted")
+    assert (repo / "README.md").read_text() == "hello\nmy unsaved edit\n"
+    assert (repo / "notes.txt").read_text() == "untracked notes\n"
+    assert (repo / "hello.txt").read_text() == "hi\n"
+    stray = {p.name for p in repo.iterdir()} - {".git", ".glm-agent", "README.md", "notes.txt", "hello.txt"}
+    assert not stray, f"partial or stray files: {stray}"
+    assert MARKER not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
+# --- no key, wrong address, a server that never answers; the doctor on each ----------------------------
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_url():
+    """A server whose kernel accepts connections that nothing ever reads or answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/api/paas/v4"
+
+
+def test_no_key_and_no_base_url_stops_before_touching_the_repo(repo):
+    code, result, err = run_cli(repo, None, key=None)
+    assert (code, result) == (3, None) and "ZAI_API_KEY" in err and "Traceback" not in err
+    assert subprocess.run(["git", "branch", "--list"], cwd=repo, capture_output=True, text=True).stdout.strip() == \
+        "* main"
+    assert not (repo / ".glm-agent").exists()
+
+
+def test_connection_refused_is_an_api_error_after_bounded_retries(repo, closed_port):
+    url = f"http://127.0.0.1:{closed_port}/api/paas/v4"
+    code, result, err = run_cli(repo, url, *FAST, "-c", "model.max_retries=2", timeout=30)
+    assert (code, result["stop_reason"], result["steps"]) == (3, "api_error", 0)
+    assert "cannot connect" in result["error"] and "base URL" in err and err.count("retry") == 2
+
+
+def test_a_server_that_never_answers_hits_the_request_timeout(repo, silent_url):
+    import time
+
+    started = time.monotonic()
+    code, result, err = run_cli(repo, silent_url, *FAST, "-c", "model.timeout=1", "-c", "model.max_retries=1",
+                                timeout=30)
+    assert (code, result["stop_reason"]) == (3, "api_error") and time.monotonic() - started < 15
+    assert "timed out" in result["error"] and "did not answer" in err
+
+
+def doctor(repo: Path, *args: str, key: str | None = FAKE_KEY) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}
+    if key:
+        env["ZAI_API_KEY"] = key
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "doctor", "--repo", str(repo), *args], env=env,
+                          capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("item,code,needle", [
+    (Reply(content="ok"), 0, "all good"),
+    (Fault.http(429, "1113"), 3, "wrong endpoint for the key"),
+    (Fault.http(401, "1002"), 3, "bad key"),
+    (Fault.http(429, "1305"), 3, "busy"),
+], ids=["healthy", "1113", "401", "1305"])
+def test_doctor_reads_the_repo_config_and_names_the_problem(repo, item, code, needle):
+    with StandIn([item], api_key=FAKE_KEY) as server:
+        (repo / ".glm-agent.toml").write_text(f'[model]\nbase_url = "{server.base_url}"\n')
+        got, text = doctor(repo)
+        sent = len(server.requests)
+    assert (got, sent) == (code, 1) and needle in text and FAKE_KEY not in text
+
+
+def test_doctor_without_a_key_wrong_address_and_silent_server(repo, closed_port, silent_url):
+    assert doctor(repo, key=None)[0] == 2
+    code, text = doctor(repo, "--base-url", f"http://127.0.0.1:{closed_port}/v1", "--dialect", "openai")
+    assert code == 3 and "wrong address" in text
+    code, text = doctor(repo, "--base-url", silent_url, "--timeout", "1")
+    assert code == 3 and "timed out" in text and "no answer" in text
+    code, text = doctor(repo, "-c", "model.dialect=grpc")
+    assert code == 2 and "FAIL config" in text

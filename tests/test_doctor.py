@@ -53,12 +53,12 @@ def test_unknown_model():
     assert code == 3 and "unknown model 'glm-4.6-typo'" in text
 
 
-def test_no_network():
+def test_connection_refused_means_a_wrong_address():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     code, text = doctor(base_url=f"http://127.0.0.1:{port}/api/paas/v4", connect_timeout=2.0)
-    assert code == 3 and "no network" in text
+    assert code == 3 and "connection refused" in text and "wrong address" in text
 
 
 def test_missing_key_is_a_config_problem():

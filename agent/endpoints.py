@@ -1,0 +1,22 @@
+"""Where GLM lives: the Z.ai endpoint names, the wire dialects, and the base URL a run talks to.
+
+Kept apart from the client so that `glm-agent --help` and the doctor's argument parsing need no httpx.
+"""
+from __future__ import annotations
+
+ENDPOINTS = {
+    "general": "https://api.z.ai/api/paas/v4",
+    "coding": "https://api.z.ai/api/coding/paas/v4",
+    "mainland": "https://open.bigmodel.cn/api/paas/v4",
+    "mainland-coding": "https://open.bigmodel.cn/api/coding/paas/v4",
+}
+DIALECTS = ("zai", "openai")
+
+
+def resolve_base_url(base_url: str | None, endpoint: str) -> str:
+    """An explicit base URL wins; otherwise the named Z.ai endpoint."""
+    if base_url:
+        return base_url.rstrip("/")
+    if endpoint not in ENDPOINTS:
+        raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(ENDPOINTS)} or a base_url")
+    return ENDPOINTS[endpoint]
