@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 import httpx
 
 from agent import errors
-from agent.endpoints import DIALECTS, ENDPOINTS, resolve_base_url  # noqa: F401 (re-exported)
+from agent.endpoints import COMPLETIONS, DIALECTS, ENDPOINTS, resolve_base_url  # noqa: F401 (re-exported)
 from agent.errors import GLMError
 from agent.glmxml import parse_leaked_calls
 from agent.pricing import cost_usd
@@ -106,7 +106,7 @@ class GLMClient:
         headers = {"Content-Type": "application/json", "Accept-Language": "en-US,en"}
         if self.__key:
             headers["Authorization"] = f"Bearer {self.__key}"
-        url = f"{self.base_url}/chat/completions"
+        url = self.base_url + COMPLETIONS
         builder = TurnBuilder(on_delta)
         try:
             with self._http.stream("POST", url, json=body, headers=headers) as response:
@@ -213,8 +213,8 @@ class GLMClient:
         if reason == "network_error":
             raise errors.StreamInterruptedError("inference failed on the service side (finish_reason "
                                                 "network_error)", code=reason, request_id=rid)
-        if not (turn.content or "").strip() and not turn.tool_calls and turn.usage.total_tokens == 0 \
-                and turn.usage.prompt_tokens == 0:
+        if not (turn.content or "").strip() and not turn.tool_calls and not turn.reasoning_content \
+                and turn.usage.total_tokens == 0 and turn.usage.prompt_tokens == 0:
             raise errors.EmptyReplyError("HTTP 200 with no content, no tool calls and zero usage",
                                          code="empty", request_id=rid, hint=errors.HINT_EMPTY)
         return turn

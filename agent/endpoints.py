@@ -11,12 +11,15 @@ ENDPOINTS = {
     "mainland-coding": "https://open.bigmodel.cn/api/coding/paas/v4",
 }
 DIALECTS = ("zai", "openai")
+COMPLETIONS = "/chat/completions"
 
 
 def resolve_base_url(base_url: str | None, endpoint: str) -> str:
-    """An explicit base URL wins; otherwise the named Z.ai endpoint."""
+    """An explicit base URL wins (a pasted full `.../chat/completions` URL is cut back to its base); otherwise
+    the named Z.ai endpoint."""
     if base_url:
-        return base_url.rstrip("/")
+        base = base_url.rstrip("/")
+        return base[: -len(COMPLETIONS)] if base.endswith(COMPLETIONS) else base
     if endpoint not in ENDPOINTS:
         raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(ENDPOINTS)} or a base_url")
     return ENDPOINTS[endpoint]

@@ -147,9 +147,12 @@ class Agent:
         for call in turn.tool_calls:
             self._emit("tool_call", step=self._steps, id=call.id, name=call.name, arguments=call.arguments)
             result = self.toolset.dispatch(call.name, call.arguments)
-            self._emit("tool_result", step=self._steps, id=call.id, name=call.name, text=result.text,
+            text = result.text
+            if result.is_error and turn.finish_reason == "length":  # the error is only the visible half of it
+                text += "\n\n" + render("truncated")
+            self._emit("tool_result", step=self._steps, id=call.id, name=call.name, text=text,
                        is_error=result.is_error)
-            self.messages.append({"role": "tool", "tool_call_id": call.id, "content": result.text})
+            self.messages.append({"role": "tool", "tool_call_id": call.id, "content": text})
             if result.finish_summary is not None:
                 raise Submitted(summary=result.finish_summary)
             if result.is_error and not self._well_formed(call.name, call.arguments):

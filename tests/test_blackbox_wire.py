@@ -184,6 +184,25 @@ def test_reasoning_only_answer_gets_a_nudge_and_keeps_its_reasoning(repo):
     audit(requests)
 
 
+def test_reasoning_only_stream_without_usage_is_an_answer_not_an_empty_reply(repo):
+    raw = sse(chunk({"role": "assistant", "content": "", "reasoning_content": "\nThinking it over."}),
+              chunk({"role": "assistant", "content": ""}, "stop"))
+    with StandIn([raw, call("write_file", path="hello.txt", content="hi\n"), finish()], api_key=FAKE_KEY) as server:
+        code, result, err = run_cli(repo, server.base_url)
+        requests = server.requests
+    assert (code, result["steps"]) == (0, 3), err
+    assert assistant(requests[1])["reasoning_content"] == "\nThinking it over."
+    audit(requests)
+
+
+@pytest.mark.parametrize("path,code", [("/api/paas/v4/chat/completions", 0), ("/api/paas/v4/", 0), ("/api/v4", 3)])
+def test_base_url_pasted_in_full_works_and_a_wrong_path_says_so(repo, path, code):
+    with StandIn([call("write_file", path="hello.txt", content="hi\n"), finish()], api_key=FAKE_KEY) as server:
+        got, result, err = run_cli(repo, server.url_for(path))
+    assert got == code, err
+    assert code == 0 or "ends before /chat/completions" in err
+
+
 def test_a_real_recorded_glm_stream_drives_a_step(repo):
     """Byte-exact GLM-4.6 traffic (a `weather` call our toolset does not have): the model gets an error result."""
     from conftest import SHARED
@@ -212,7 +231,7 @@ def test_length_cut_tool_arguments_get_an_error_result_and_the_run_goes_on(repo)
     assert (code, result["steps"]) == (0, 3), err
     assert (repo / "hello.txt").read_text() == "hi\n"
     result_text = requests[1]["messages"][-1]["content"]
-    assert "JSON" in result_text or "json" in result_text
+    assert "not valid JSON" in result_text and "cut off at the output limit" in result_text
     assert assistant(requests[1])["tool_calls"][0]["function"]["arguments"] == "{}"
     audit(requests)
 
