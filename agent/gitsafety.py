@@ -15,8 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from tools.base import SECRET_ENV
+
 FALLBACK_NAME = "glm-agent"
 FALLBACK_EMAIL = "glm-agent@localhost"
+# the guard's bookkeeping must not run anything the agent may have planted in .git (hooks, an fsmonitor)
+_NO_HOOKS = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
 EXCLUDE_LINE = ".glm-agent/"
 _IN_PROGRESS = {
     "MERGE_HEAD": "a merge", "CHERRY_PICK_HEAD": "a cherry-pick", "REVERT_HEAD": "a revert",
@@ -48,10 +52,10 @@ class Git:
 
     def run(self, *args: str, env: dict | None = None, input: str | bytes | None = None,
             check: bool = True, strip: bool = True) -> str:
-        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_LITERAL_PATHSPECS": "1", "LC_ALL": "C",
-                    **(env or {})}
+        full_env = {**{k: v for k, v in os.environ.items() if k not in SECRET_ENV}, "GIT_TERMINAL_PROMPT": "0",
+                    "GIT_LITERAL_PATHSPECS": "1", "LC_ALL": "C", **(env or {})}
         data = input.encode(errors="surrogateescape") if isinstance(input, str) else input
-        proc = subprocess.run(["git", *args], cwd=self.root, env=full_env, input=data,
+        proc = subprocess.run(["git", *_NO_HOOKS, *args], cwd=self.root, env=full_env, input=data,
                               capture_output=True, stdin=None if data is not None else subprocess.DEVNULL)
         if check and proc.returncode != 0:
             err = proc.stderr.decode(errors="replace").strip()

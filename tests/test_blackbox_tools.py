@@ -275,3 +275,22 @@ def test_commands_cannot_hang_leak_the_key_or_outlive_the_run(world):
     assert_no_process(f"sleep {tag}")
     assert_outside_intact(world)
     assert user_work(world.repo) == EXPECTED
+
+
+def test_hooks_planted_by_a_command_never_see_the_key_and_user_changes_stay_uncommitted(world):
+    spy = world.outside / "spy"
+    hook = f"#!/bin/sh\nenv >> {spy}/$(basename $0).env\n"
+    plant = " && ".join(f"printf '%s' '{hook}' > .git/hooks/{name} && chmod +x .git/hooks/{name}"
+                        for name in ("pre-commit", "post-commit", "reference-transaction", "post-checkout"))
+    turns = [calls(("bash", {"command": f"mkdir -p {spy} && {plant}"})),
+             calls(("write_file", {"path": "agent.txt", "content": "the agent's file\n"}),
+                   ("git_commit", {"message": "agent commit"}))]
+    run = run_agent(world, turns)
+    assert (run.code, run.result["stop_reason"]) == (0, "finished"), run.stderr
+    leaked = {p.name: p.read_text() for p in spy.iterdir()}
+    assert "pre-commit.env" in leaked  # the hooks did run
+    assert [name for name, text in leaked.items() if FAKE_KEY in text] == []
+    assert git(world.repo, "show", "--name-only", "--format=%s", "HEAD").split() == ["agent", "commit", "agent.txt"]
+    assert user_work(world.repo) == EXPECTED
+    status = git(world.repo, "status", "--porcelain")
+    assert " M tracked.txt" in status and "M  staged.txt" in status and "?? untracked.txt" in status

@@ -43,10 +43,11 @@ def test_log(repo):
 
 
 def test_commit_stages_changes_but_not_ignored_files(repo):
+    tools = build_toolset(repo)
     (repo / ".gitignore").write_text("*.log\n")
     (repo / "app.py").write_text("print(1)\n")
     (repo / "debug.log").write_text("noise\n")
-    result = call(build_toolset(repo), "git_commit", message="Add app")
+    result = call(tools, "git_commit", message="Add app")
     assert not result.is_error, result.text
     assert "Committed" in result.text and "Add app" in result.text and "app.py" in result.text
     head = git.Repo(repo).head.commit
@@ -68,7 +69,7 @@ def test_commit_uses_default_identity_when_repo_has_none(tmp_path):
     repo = git.Repo.init(path, initial_branch="main")
     (path / "f.txt").write_text("x\n")
     settings = ToolSettings(git_user_name="Bot", git_user_email="bot@example.com")
-    result = call(build_toolset(path, settings), "git_commit", message="first")
+    result = call(build_toolset(path, settings), "git_commit", message="first", paths=["f.txt"])
     assert not result.is_error, result.text
     assert repo.head.commit.author.email == "bot@example.com"
     assert "Bot" not in (path / ".git" / "config").read_text()
@@ -134,3 +135,21 @@ def test_gate_can_end_the_run_with_its_own_reason(repo):
     with pytest.raises(EndRun) as info:
         call(build_toolset(repo, finish_gate=gate), "finish", summary="done")
     assert info.value.reason == "check_failed" and "3 attempts" in str(info.value)
+
+
+def test_commit_leaves_the_users_uncommitted_work_alone(repo):
+    (repo / "README.md").write_text("the user's edit\n")
+    (repo / "staged.py").write_text("staged by the user\n")
+    git.Repo(repo).index.add(["staged.py"])
+    (repo / "notes.txt").write_text("the user's notes\n")
+    tools = build_toolset(repo)
+    call(tools, "write_file", path="agent.py", content="x = 1\n")
+    result = call(tools, "git_commit", message="agent work")
+    assert not result.is_error and "README.md, notes.txt, staged.py" in result.text
+    assert set(git.Repo(repo).head.commit.stats.files) == {"agent.py"}
+    status = git.Repo(repo).git.status("--porcelain")
+    assert "A  staged.py" in status and " M README.md" in status and "?? notes.txt" in status
+    assert call(tools, "git_commit", message="again").text.startswith("Error: nothing to commit")
+    call(tools, "edit_file", path="README.md", old_string="the user's edit", new_string="both edits")
+    assert not call(tools, "git_commit", message="edited", paths=None).is_error
+    assert set(git.Repo(repo).head.commit.stats.files) == {"README.md"}

@@ -5,6 +5,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
+# Variables holding API keys: never in the environment of commands, hooks or git filters the run starts.
+SECRET_ENV = ("ZAI_API_KEY", "ZHIPUAI_API_KEY", "GLM_API_KEY", "OPENAI_API_KEY")
+
 
 @dataclass(frozen=True)
 class ToolResult:
@@ -24,9 +27,7 @@ class ToolSettings(BaseModel):
     git_user_name: str = "glm-agent"
     git_user_email: str = "glm-agent@localhost"
     protected: list[str] = Field(default_factory=list)
-    extra_env_remove: list[str] = Field(
-        default_factory=lambda: ["ZAI_API_KEY", "ZHIPUAI_API_KEY", "GLM_API_KEY", "OPENAI_API_KEY"]
-    )
+    extra_env_remove: list[str] = Field(default_factory=lambda: list(SECRET_ENV))
 
 
 class ToolError(Exception):

@@ -5,6 +5,7 @@ import git
 from pydantic import Field, field_validator
 
 from tools.base import ToolError
+from tools.history import History
 from tools.registry import ToolArgs
 from tools.workspace import Workspace
 
@@ -31,8 +32,9 @@ class GitLog(ToolArgs):
 
 
 class GitCommit(ToolArgs):
-    """Commit changes: the given paths, or every changed and new file that is not ignored. Only when the task asks
-    for a commit; never commit ignored or generated files."""
+    """Commit changes: the given paths, or every file changed since the run began that is not ignored (the user's own
+    uncommitted changes are left out unless you edited those files or name them). Only when the task asks for a
+    commit; never commit ignored or generated files."""
 
     message: str = Field(min_length=1, description="Commit message")
     paths: list[str] | None = Field(None, description="Files to commit (default: all changes)")
@@ -47,8 +49,9 @@ class GitCommit(ToolArgs):
 class GitTools:
     """The git tools bound to a workspace (a missing repository is a tool error, not a crash)."""
 
-    def __init__(self, workspace: Workspace):
-        self.ws = workspace
+    def __init__(self, workspace: Workspace, history: History):
+        self.ws, self.history = workspace, history
+        self._users = set(self._dirty())  # uncommitted before the run: the user's work, not the agent's to commit
 
     def git_status(self, args: GitStatus) -> str:
         out = self._git("status", "--short", "--branch", "--untracked-files=all")
@@ -78,18 +81,31 @@ class GitTools:
     def git_commit(self, args: GitCommit) -> str:
         if args.paths:
             rels = [self.ws.rel(self.ws.resolve(path)) for path in args.paths]
-            self._git("add", "--", *rels)
         else:
-            self._git("add", "--all")
-        if not self._git("diff", "--cached", "--name-only"):
-            raise ToolError("nothing to commit: no changes are staged (check git_status).")
+            mine = set(self.history.changed())
+            rels = [path for path in self._dirty() if path not in self._users or path in mine]
+        left_out = sorted(self._users - set(rels)) if not args.paths else []
+        if rels:
+            self._git("add", "--", *rels)
+        if not rels or not self._git("diff", "--cached", "--name-only", "--", *rels):
+            note = f" The user's own uncommitted changes ({', '.join(left_out[:5])}) are left out." if left_out else ""
+            raise ToolError(f"nothing to commit: no changes made in this run (check git_status).{note}")
         identity = []
         for key, default in (("user.name", self.ws.settings.git_user_name),
                              ("user.email", self.ws.settings.git_user_email)):
             if not self._config(key):
                 identity += ["-c", f"{key}={default}"]
-        self._git(*identity, "commit", "--quiet", "-m", args.message)
-        return self._git("show", "--stat", "--format=Committed %h on %D: %s", "HEAD")
+        self._git(*identity, "commit", "--quiet", "-m", args.message, "--", *rels)  # only these: staged work stays
+        shown = self._git("show", "--stat", "--format=Committed %h on %D: %s", "HEAD")
+        return shown + (f"\nLeft uncommitted (the user's own changes): {', '.join(left_out)}" if left_out else "")
+
+    def _dirty(self) -> list[str]:
+        """Paths with uncommitted changes (staged, unstaged or untracked, not ignored), repo-relative."""
+        try:
+            out = self._git("status", "--porcelain=v1", "-z", "--no-renames", "--untracked-files=all")
+        except ToolError:
+            return []
+        return [entry[3:] for entry in out.split("\0") if len(entry) > 3]
 
     def _config(self, key: str) -> str:
         try:
@@ -99,8 +115,9 @@ class GitTools:
 
     def _git(self, *args: str) -> str:
         try:
-            return git.Git(str(self.ws.root)).execute(
-                ["git", *args], kill_after_timeout=GIT_TIMEOUT, strip_newline_in_stdout=True)
+            return git.Git(str(self.ws.root)).execute(  # hooks and filters run too: blank the keys for them
+                ["git", *args], kill_after_timeout=GIT_TIMEOUT, strip_newline_in_stdout=True,
+                env={name: "" for name in self.ws.settings.extra_env_remove})
         except git.GitCommandError as exc:
             detail = str(exc.stderr or exc.stdout or "").strip()
             detail = detail.removeprefix("stderr:").strip().strip("'").strip()

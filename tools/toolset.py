@@ -21,7 +21,7 @@ def build_toolset(root: Path, settings: ToolSettings | None = None, *, finish_ga
     workspace = Workspace(Path(root), settings)
     history = History()
     reader, editor = Reader(workspace, history), Editor(workspace, history)
-    search, shell, gits = Search(workspace), Shell(workspace), GitTools(workspace)
+    search, shell, gits = Search(workspace), Shell(workspace), GitTools(workspace, history)
     return Toolset(
         [
             Tool("read_file", ReadFile, reader.read_file),
