@@ -47,12 +47,7 @@ class GLMClient:
         self.temperature, self.top_p, self.max_tokens, self.stop = temperature, top_p, max_tokens, stop
         self.max_retries, self.backoff, self.prices, self.extra_body = max_retries, backoff, prices, extra_body
         self._sleep, self._on_retry = sleep, on_retry
-        key = os.environ.get("ZAI_API_KEY") if api_key is None else api_key
-        if key is None:
-            raise errors.AuthenticationError(
-                "no API key: set ZAI_API_KEY or pass api_key (use api_key='' for a server without auth)",
-                code="local", hint=errors.HINT_AUTH)
-        self.__key = key
+        self.__key = _checked_key(os.environ.get("ZAI_API_KEY") or None if api_key is None else api_key)
         # Plain-http endpoints (stand-in, local vLLM) never use TLS: skip loading CA certificates (slow start-up).
         self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=connect_timeout), transport=transport,
                                   verify=not self.base_url.startswith("http://"))
@@ -218,3 +213,18 @@ class GLMClient:
             raise errors.EmptyReplyError("HTTP 200 with no content, no tool calls and zero usage",
                                          code="empty", request_id=rid, hint=errors.HINT_EMPTY)
         return turn
+
+
+def _checked_key(key: str | None) -> str:
+    """The key as it can go into a header: surrounding whitespace (a pasted newline) dropped; anything else a
+    header cannot carry is refused here, with a message that never contains the key."""
+    if key is None:
+        raise errors.AuthenticationError(
+            "no API key: set ZAI_API_KEY or pass api_key (use api_key='' for a server without auth)",
+            code="local", hint=errors.HINT_AUTH)
+    key = key.strip()
+    if not all(33 <= ord(ch) < 127 for ch in key):
+        raise errors.AuthenticationError(
+            "the API key contains spaces, control or non-ASCII characters, which an HTTP header cannot carry: "
+            "check ZAI_API_KEY for a copy-paste error", code="local", hint=errors.HINT_AUTH)
+    return key

@@ -54,7 +54,8 @@ def _guarded(job: Job, client: Any, display: Any) -> RunResult:
     run_id = job.run_id or new_run_id(job.task)
     dirty = bool(_git(repo, "status", "--porcelain"))
     guard = GitGuard.begin(repo, run_id, branch=_branch_for(job, repo))
-    recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=[os.environ.get(k, "") for k in SECRET_ENV])
+    secrets = [os.environ.get(k, "").strip() for k in SECRET_ENV]
+    recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
     recorder({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
               "head": guard.note.get("orig_head"), "branch": guard.branch,
               "config": job.config.model_dump(mode="json")})

@@ -27,7 +27,7 @@ USAGE = {"prompt_tokens": 120, "completion_tokens": 12, "total_tokens": 132, "pr
 def run_cli(repo: Path, base_url: str | None, *extra: str, key: str | None = FAKE_KEY, timeout: float = 60):
     """(exit code, parsed --json result or None, stderr) of one `glm-agent run`."""
     env = {k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}
-    if key:
+    if key is not None:
         env["ZAI_API_KEY"] = key
     args = [sys.executable, "-m", "agent.cli", "run", "Write hello.txt", "--repo", str(repo), "--json", *extra]
     if base_url:
@@ -146,17 +146,32 @@ def test_tool_call_fragments_in_every_shape_write_the_file(repo, raw):
     audit(requests)
 
 
-@pytest.mark.parametrize("style", ["repeat_id", "first_id", "on_finish"])
-def test_standin_fragment_styles_and_parallel_calls(repo, style):
+@pytest.mark.parametrize("style,thinking", [("repeat_id", "--thinking"), ("first_id", "--no-thinking"),
+                                            ("on_finish", None)])
+def test_standin_fragment_styles_and_parallel_calls(repo, style, thinking):
     both = Reply(content="\n", reasoning="Two files.", tool_calls=[
         ("write_file", {"path": "a.txt", "content": "A\n"}), ("write_file", {"path": "b.txt", "content": "B\n"})])
     with StandIn([both, finish()], fragment_style=style, api_key=FAKE_KEY) as server:
-        code, result, err = run_cli(repo, server.base_url)
+        code, result, err = run_cli(repo, server.base_url, *([thinking] if thinking else []))
         requests = server.requests
     assert code == 0, err
     assert ((repo / "a.txt").read_text(), (repo / "b.txt").read_text()) == ("A\n", "B\n")
     assert assistant(requests[1])["reasoning_content"] == "Two files."
+    expected = {"--thinking": {"type": "enabled"}, "--no-thinking": {"type": "disabled"}}.get(thinking)
+    assert all(r.get("thinking") == expected for r in requests)
     audit(requests)
+
+
+def test_system_prompt_and_tools_are_identical_across_two_runs(repo, tmp_path):
+    from conftest import git_init
+
+    firsts = []
+    for path in (repo, git_init(tmp_path / "other")):
+        with StandIn([finish()], api_key=FAKE_KEY) as server:
+            assert run_cli(path, server.base_url)[0] == 0
+            firsts.append(server.requests[0])
+    assert json.dumps(firsts[0]["messages"][0]) == json.dumps(firsts[1]["messages"][0])
+    assert json.dumps(firsts[0]["tools"]) == json.dumps(firsts[1]["tools"])
 
 
 def test_whole_parallel_calls_without_streaming_and_negative_ids(repo):
@@ -421,12 +436,21 @@ def silent_url():
         yield f"http://127.0.0.1:{sock.getsockname()[1]}/api/paas/v4"
 
 
-def test_no_key_and_no_base_url_stops_before_touching_the_repo(repo):
-    code, result, err = run_cli(repo, None, key=None)
+@pytest.mark.parametrize("key", [None, "", "not a key", "clé-secrète-123"], ids=["unset", "empty", "spaces", "non-ascii"])
+def test_no_usable_key_stops_before_touching_the_repo(repo, key, closed_port):
+    """Unset: the default Z.ai endpoint, never reached; the other cases point at a closed loopback port."""
+    code, result, err = run_cli(repo, None if key is None else f"http://127.0.0.1:{closed_port}/v4", key=key)
     assert (code, result) == (3, None) and "ZAI_API_KEY" in err and "Traceback" not in err
+    assert not key or key not in err
     assert subprocess.run(["git", "branch", "--list"], cwd=repo, capture_output=True, text=True).stdout.strip() == \
         "* main"
     assert not (repo / ".glm-agent").exists()
+
+
+def test_a_key_pasted_with_a_newline_still_works(repo):
+    with StandIn([finish()], api_key=FAKE_KEY) as server:
+        code, result, err = run_cli(repo, server.base_url, key=f" {FAKE_KEY}\n")
+    assert code == 0, err
 
 
 def test_connection_refused_is_an_api_error_after_bounded_retries(repo, closed_port):
