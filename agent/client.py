@@ -107,7 +107,7 @@ class GLMClient:
             with self._http.stream("POST", url, json=body, headers=headers) as response:
                 if response.status_code != 200:
                     raise self._http_error(response.status_code, response.read())
-                if stream and "text/event-stream" in response.headers.get("content-type", ""):
+                if stream and "json" not in response.headers.get("content-type", ""):  # SSE, whatever its label
                     self._read_stream(response, builder)
                 else:
                     self._read_json(response.read(), builder)

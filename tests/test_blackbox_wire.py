@@ -130,6 +130,13 @@ FRAGMENTED = {
         chunk(frag(id="call_-8167732570302206983", name="write_file", args=WRITE), object="chat.completion.chunk"),
         chunk({"role": "assistant", "content": ""}, "tool_calls", {**USAGE, "completion_tokens_details": {}},
               object="chat.completion.chunk", web_search=[])),
+    "crlf_comments_event_lines_no_space": Raw(": keep-alive\r\n\r\n" + "".join(
+        "event: message\r\n" + c.replace("data: ", "data:").replace("\n\n", "\r\n\r\n") for c in (
+            chunk(frag(id="call_9f1c0d2e3b4a5968778695a4", name="write_file", args=WRITE[:9])),
+            chunk(frag(args=WRITE[9:])), chunk({"role": "assistant", "content": ""}, "tool_calls", USAGE)))
+        + "data:[DONE]\r\n\r\n", chunks=[5, 30, 1, 200], content_type="text/event-stream"),
+    "sse_served_as_text_plain": Raw(sse(chunk(frag(id="call_1", name="write_file", args=WRITE)),
+                                        chunk({}, "tool_calls", USAGE)).body, content_type="text/plain"),
 }
 
 
