@@ -7,133 +7,96 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
-import signal
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from agent.fixcheck import CANNOT_RUN, CheckRun, FixGate, run_check, time_left
 
 DEFAULT_PROTECTED = ["**/tests/**", "test_*.py", "*_test.py", "conftest.py", ".github/**", ".gitlab-ci.yml", ".ci/**"]
 EXIT_CHECK_FAILING = 4
-OUTPUT_TAIL = 8000
 
 
-@dataclass
-class CheckRun:
-    """One run of the check command."""
-
-    command: str
-    exit_code: int
-    duration_s: float
-    output: str
-    timed_out: bool = False
-
-    @property
-    def passed(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
-
-    def as_dict(self) -> dict:
-        return {"exit_code": self.exit_code, "duration_s": self.duration_s, "timed_out": self.timed_out}
-
-
-def run_check(command: str, cwd: Path, timeout: float) -> CheckRun:
-    """Run the check in its own process group (all of it killed on timeout), secrets removed from its env."""
-    from agent.runner import SECRET_ENV
-
-    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
-    started = time.monotonic()
-    proc = subprocess.Popen(command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    timed_out = False
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # stragglers the check left behind
-        except (ProcessLookupError, PermissionError):
-            pass
-    text = out.decode("utf-8", errors="replace")
-    if len(text) > OUTPUT_TAIL:
-        text = f"[... {len(text) - OUTPUT_TAIL} earlier characters cut ...]\n" + text[-OUTPUT_TAIL:]
-    return CheckRun(command, proc.returncode, round(time.monotonic() - started, 2), text.rstrip(), timed_out)
-
-
-class FixGate:
-    """The finish gate: reruns the check; refuses finish while it fails, and ends the run after `max_attempts`."""
-
-    def __init__(self, command: str, repo: Path, timeout: float, max_attempts: int):
-        self.command, self.repo, self.timeout, self.max_attempts = command, repo, timeout, max_attempts
-        self.attempts = 0
-        self.last: CheckRun | None = None
-
-    def __call__(self, summary: str) -> str | None:
-        from tools import EndRun
-        from prompts import render
-
-        self.attempts += 1
-        self.last = run_check(self.command, self.repo, self.timeout)
-        if self.last.passed:
-            return None
-        if self.attempts >= self.max_attempts:  # nothing is committed: only finished runs commit
-            raise EndRun("check_failed", f"the check still fails after {self.attempts} finish attempts")
-        return render("fix_gate", check=vars(self.last), attempt=self.attempts, max_attempts=self.max_attempts)
+class UsageError(Exception):
+    """The check command cannot be run at all (exit code 2): no model can fix that."""
 
 
 def fix(args: argparse.Namespace) -> int:
     from agent.cli import config_from_args, report
+    from agent.gitsafety import open_repo
     from agent.loop import RunResult
     from agent.records import new_run_id
     from agent.runner import Job, run_job
 
     config = config_from_args(args)
     repo = args.repo.resolve()
-    before = run_check(args.check, repo, args.check_timeout)
+    open_repo(repo)  # not a git checkout: a usage error before the check runs
+    end = time.monotonic() + config.limits.timeout if config.limits.timeout else None
+    before = run_check(args.check, repo, time_left(args.check_timeout, end))
     if before.passed:
         result = RunResult(stop_reason="nothing_to_fix", summary=f"nothing to fix: `{args.check}` passes",
                            extra=_extra(before, before, 0, []))
         _emit(result, args, before, before, diffstat="")
         return 0
+    if before.exit_code in CANNOT_RUN:
+        raise UsageError(f"the check command cannot be run (exit {before.exit_code}): {before.output[-500:]}")
+    left = time_left(float("inf"), end)
+    if end is not None and left < 1.0:
+        return _out_of_time(args, before, config.limits.timeout)
+    if end is not None:  # the run gets what the first check left of the job's time limit
+        config = config.model_copy(update={"limits": config.limits.model_copy(update={"timeout": left})})
     protected = ([] if args.allow_test_edits else DEFAULT_PROTECTED) + list(args.protect)
-    gate = FixGate(args.check, repo, args.check_timeout, args.max_attempts)
     run_id = new_run_id(f"fix {_short(args.check)}")
+    gate = FixGate(args.check, repo, args.check_timeout, args.max_attempts, protected=protected, run_id=run_id, end=end)
     job = Job(args.task or f"Make the failing check pass: {args.check}", repo, config, template="fix_task.j2",
               template_vars={"check": vars(before), "protected": protected, "max_attempts": args.max_attempts},
               finish_gate=gate, protected=protected, branch=_branch(args, config), run_id=run_id)
     display = None if args.json else _display()
     result = run_job(job, display=display)
-    after = _check_after(result, gate, args, repo)
+    after = _check_after(result, gate, args, repo, end)
     extra = _extra(before, after, gate.attempts, _test_files(result.files_changed))
     result = result.model_copy(update={"extra": {**result.extra, **extra}})
     _rewrite_record(result)
     code = report(result, args, display)
     if not args.json:
-        print(_check_line(args.check, before, after, gate))
+        print(_check_line(args.check, before, after, gate.attempts))
     _emit(result, args, before, after, diffstat=_diffstat(repo, run_id), printed=True)
     if result.stop_reason in ("interrupted", "api_error"):
         return code
-    return EXIT_CHECK_FAILING if after is not None and not after.passed else code
+    passes = after is not None and after.passed and result.stop_reason != "check_failed"
+    return code if passes else EXIT_CHECK_FAILING
 
 
-def _check_line(command: str, before: CheckRun, after: CheckRun | None, gate: FixGate) -> str:
+def _out_of_time(args, before: CheckRun, limit: float) -> int:
+    """The first check used up the job's time limit: stop before asking GLM anything."""
+    from agent.loop import RunResult
+
+    result = RunResult(stop_reason="limit_reached", limit="timeout", extra=_extra(before, None, 0, []),
+                       error=f"the check used up the time limit ({limit:g}s) before GLM was asked")
+    if not args.json:
+        print(f"stop: limit_reached ({result.error})\n{_check_line(args.check, before, None, 0)}")
+    _emit(result, args, before, None, diffstat="", printed=not args.json)
+    return EXIT_CHECK_FAILING
+
+
+def _check_line(command: str, before: CheckRun, after: CheckRun | None, attempts: int) -> str:
     now = "was not rerun" if after is None else (
-        f"{'passes' if after.passed else 'still fails'} now (exit {after.exit_code})")
-    return (f"check `{command}`: failed before (exit {before.exit_code}), {now}; "
-            f"finish attempts checked: {gate.attempts}")
+        f"{'passes' if after.passed else 'still fails'} now (exit {after.exit_code}"
+        f"{', killed at its time limit' if after.timed_out else ''})")
+    was = f"exit {before.exit_code}{', killed at its time limit' if before.timed_out else ''}"
+    return f"check `{command}`: failed before ({was}), {now}; finish attempts checked: {attempts}"
 
 
-def _check_after(result, gate: FixGate, args, repo: Path) -> CheckRun | None:
-    """The check's state at the end: the gate's last run when finish ended the job, else one more run."""
+def _check_after(result, gate: FixGate, args, repo: Path, end: float | None) -> CheckRun | None:
+    """The check's state at the end: the gate's last run when finish ended the job, else one more run
+    (cut short at the job's time limit: a fix job never outlives --timeout by more than a moment)."""
     if result.stop_reason == "interrupted":
         return None
-    if result.stop_reason in ("finished", "check_failed") and gate.last is not None:
+    if result.stop_reason == "finished" or (result.stop_reason == "check_failed" and gate.last is not None):
         return gate.last
-    return run_check(args.check, repo, args.check_timeout)
+    return run_check(args.check, repo, time_left(args.check_timeout, end))
 
 
 def _extra(before: CheckRun, after: CheckRun | None, attempts: int, test_files: list[str]) -> dict:
@@ -195,10 +158,15 @@ def _emit(result, args, before: CheckRun, after: CheckRun | None, *, diffstat: s
         else:
             print(f"nothing to fix: `{args.check}` passes (exit 0 in {before.duration_s:.1f}s)")
     target = args.summary_md or os.environ.get("GITHUB_STEP_SUMMARY")
-    if target:
-        mode = "w" if args.summary_md else "a"  # GitHub expects the step summary file to be appended to
+    if not target:
+        return
+    mode = "w" if args.summary_md else "a"  # GitHub expects the step summary file to be appended to
+    try:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
         with open(target, mode, encoding="utf-8") as handle:
             handle.write(markdown(result, before, after, diffstat) + "\n")
+    except OSError as exc:  # the job's outcome stands; only its summary is missing
+        print(f"glm-agent fix: could not write the Markdown summary to {target}: {exc}", file=sys.stderr)
 
 
 def markdown(result, before: CheckRun, after: CheckRun | None, diffstat: str) -> str:
@@ -227,8 +195,10 @@ def markdown(result, before: CheckRun, after: CheckRun | None, diffstat: str) ->
             lines += ["", "**Test or CI files changed:** " + ", ".join(f"`{p}`" for p in extra["test_files_changed"])]
         if result.error:
             lines += ["", f"Error: {result.error}"]
-    lines += ["", "<details><summary>What failed (check output before the fix)</summary>", "", "```",
-              before.output[-3000:], "```", "</details>"]
+    output = before.output[-3000:]
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", output)), default=0))
+    lines += ["", "<details><summary>What failed (check output before the fix)</summary>", "", fence,
+              output, fence, "</details>"]
     return "\n".join(lines)
 
 
