@@ -135,8 +135,9 @@ class Agent:
             if self._idle >= 2:
                 raise NoAction("the model answered twice in a row without calling a tool")
             leaked = "<tool_call>" in f"{turn.content}{turn.reasoning_content}"  # GLM quirk: calls leaked as text
-            self.messages.append({"role": "user", "content": render("nudge", leaked_call=leaked)})
-            self._emit("nudge")
+            reason = "leaked_call" if leaked else "truncated" if turn.finish_reason == "length" else "idle"
+            self.messages.append({"role": "user", "content": render("nudge", reason=reason)})
+            self._emit("nudge", reason=reason)
         else:
             self._idle = 0
             self._run_calls(turn)

@@ -258,6 +258,16 @@ def test_length_cut_tool_arguments_get_an_error_result_and_the_run_goes_on(repo)
     audit(requests)
 
 
+def test_an_answer_cut_off_in_its_thinking_gets_a_nudge_that_says_so(repo):
+    cut = Reply(reasoning="Let me think " * 40, finish_reason="length")
+    with StandIn([cut, call("write_file", path="hello.txt", content="hi\n"), finish()], api_key=FAKE_KEY) as server:
+        code, result, err = run_cli(repo, server.base_url)
+        requests = server.requests
+    assert (code, result["steps"]) == (0, 3), err
+    assert "cut off at the output limit" in requests[1]["messages"][-1]["content"]
+    audit(requests)
+
+
 def test_unknown_finish_reason_is_tolerated(repo):
     with StandIn([Reply(tool_calls=[("write_file", json.loads(WRITE))], finish_reason="abort_soon"), finish()],
                  api_key=FAKE_KEY) as server:

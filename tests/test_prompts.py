@@ -34,8 +34,9 @@ def test_task_prompt_without_agents_md_has_no_instructions_section():
 
 
 @pytest.mark.parametrize("name,variables", [
-    ("nudge", {"leaked_call": False}),
-    ("nudge", {"leaked_call": True}),
+    ("nudge", {"reason": "idle"}),
+    ("nudge", {"reason": "leaked_call"}),
+    ("nudge", {"reason": "truncated"}),
     ("limit_warning", {"percent": 90, "limit": "max_steps", "used": 90, "budget": 100}),
     ("shortened", {"original_chars": 5000, "head": "abc"}),
 ])
