@@ -26,7 +26,7 @@ import atexit, json, os, sys, time
 _events = []
 def _hook(event, args):
     if event == "subprocess.Popen":
-        _events.append((time.monotonic(), [str(a) for a in list(args[1])[:3]]))
+        _events.append((time.monotonic(), [str(a) for a in list(args[1])[:8]]))
 sys.addaudithook(_hook)
 atexit.register(lambda: open(os.environ["BENCH_AUDIT_LOG"], "w").write(json.dumps(_events)))
 from agent.cli import main
@@ -61,8 +61,20 @@ def one_run(steps: int) -> dict:
     for stamp, args in events:
         phase = "before the first request" if stamp < first else "during the steps" if stamp < last else \
             "after the last response"
-        phases[phase].append(" ".join(Path(args[0]).name if i == 0 else a for i, a in enumerate(args)))
+        phases[phase].append(_short(args))
     return {"imports": imports, "phases": phases}
+
+
+def _short(args: list[str]) -> str:
+    """`git -c k=v rev-parse --git-path X` -> `git rev-parse --git-path`: the program and its first two words."""
+    words = [Path(args[0]).name]
+    rest = iter(args[1:])
+    for word in rest:
+        if word == "-c" and words == ["git"]:  # git's own -c key=value options
+            next(rest, None)
+        else:
+            words.append(word)
+    return " ".join(words[:3])
 
 
 def main(argv: list[str] | None = None) -> int:
