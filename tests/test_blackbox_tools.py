@@ -294,3 +294,62 @@ def test_hooks_planted_by_a_command_never_see_the_key_and_user_changes_stay_unco
     assert user_work(world.repo) == EXPECTED
     status = git(world.repo, "status", "--porcelain")
     assert " M tracked.txt" in status and "M  staged.txt" in status and "?? untracked.txt" in status
+
+
+def start_agent(world: World, turns: list) -> tuple[subprocess.Popen, StandIn]:
+    server = StandIn([*turns, calls(("finish", {"summary": "never reached"}))]).__enter__()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli", "run", "Interrupted task", "--repo", str(world.repo), "--json",
+         "--base-url", server.base_url, "--no-branch"],
+        env={**os.environ, "ZAI_API_KEY": FAKE_KEY}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL, text=True)
+    return proc, server
+
+
+def interrupt_when(proc: subprocess.Popen, ready, timeout: float = 60) -> dict:
+    """SIGINT as soon as `ready()` holds (polled every millisecond); the printed result."""
+    deadline = time.monotonic() + timeout
+    while not ready() and proc.poll() is None:
+        assert time.monotonic() < deadline, "never ready"
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    return json.loads(out)
+
+
+@pytest.mark.parametrize("tool", ["write_file", "edit_file"])
+def test_ctrl_c_in_the_middle_of_writing_a_big_file_leaves_old_or_new_content(world, tool):
+    """Ctrl-C lands while the temporary file is being written (or, on a fast disk, in the command after it)."""
+    old = "o" * 40_000_000 + "\nEND\n"
+    new = "n" * 500_000 + "\n" if tool == "write_file" else old.replace("END", "NEW END")
+    big = world.repo / "big.txt"
+    big.write_text(old)
+    args = ({"path": "big.txt", "content": new} if tool == "write_file"
+            else {"path": "big.txt", "old_string": "END", "new_string": "NEW END"})
+    turns = [calls(("read_file", {"path": "big.txt", "limit": 1})), calls((tool, args)),
+             calls(("bash", {"command": "sleep 30", "timeout": 40}))]
+    proc, server = start_agent(world, turns)
+    try:
+        result = interrupt_when(proc, lambda: any(p.name.startswith(".big.txt.") for p in world.repo.iterdir())
+                                or big.stat().st_size != len(old))
+    finally:
+        server.__exit__(None, None, None)
+    assert result["stop_reason"] == "interrupted"
+    assert big.read_text() in (old, new)
+    assert [p.name for p in world.repo.iterdir() if p.name.endswith(".tmp")] == []
+    assert user_work(world.repo) == EXPECTED
+
+
+def test_ctrl_c_during_a_command_kills_it_its_children_and_escaped_daemons(world):
+    tag = f"98{os.getpid() % 1000}"
+    command = f"setsid sleep {tag}1 > /dev/null 2>&1 & (sleep {tag}2 &); echo running; sleep {tag}3"
+    proc, server = start_agent(world, [calls(("bash", {"command": command}))])
+    try:
+        result = interrupt_when(proc, lambda: f"sleep {tag}3" in subprocess.run(
+            ["ps", "-eo", "args"], capture_output=True, text=True).stdout)
+    finally:
+        server.__exit__(None, None, None)
+    assert result["stop_reason"] == "interrupted"
+    assert_no_process(f"sleep {tag}")
+    assert user_work(world.repo) == EXPECTED
