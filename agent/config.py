@@ -42,7 +42,8 @@ class ModelSettings(_Section):
     timeout: float = Field(300.0, gt=0)
     connect_timeout: float = Field(8.0, gt=0)
     max_retries: int = Field(3, ge=0)
-    backoff: tuple[NonNegativeFloat, NonNegativeFloat] = Field((1.0, 30.0), description="retry wait: (base, cap) seconds, doubling")
+    backoff: tuple[NonNegativeFloat, NonNegativeFloat] = Field(
+        (1.0, 30.0), description="retry wait (base, cap) in seconds: doubling from base, capped, with jitter")
     prices: Optional[dict[str, dict[str, float]]] = Field(
         None, description="USD per million tokens by model: {input, cached_input, output}; overrides the list prices")
 

@@ -21,7 +21,8 @@ from test_loop_support import FAKE_KEY, call, finish
 
 FAST = ("-c", "model.backoff=[0,0]")
 WRITE = '{"path":"hello.txt","content":"hi\\n"}'
-USAGE = {"prompt_tokens": 120, "completion_tokens": 12, "total_tokens": 132, "prompt_tokens_details": {"cached_tokens": 0}}
+USAGE = {"prompt_tokens": 120, "completion_tokens": 12, "total_tokens": 132,
+         "prompt_tokens_details": {"cached_tokens": 0}}
 
 
 def run_cli(repo: Path, base_url: str | None, *extra: str, key: str | None = FAKE_KEY, timeout: float = 60):
@@ -103,58 +104,61 @@ def assistant(request: dict, n: int = 0) -> dict:
 
 # --- tool calls in every shape the wire delivers them -------------------------------------------------
 
-FRAGMENTED = {
-    "id_only_on_first_args_empty_first": sse(
-        chunk({"role": "assistant", "content": "\n"}),
-        chunk(frag(id="call_9f1c0d2e3b4a5968778695a4", name="write_file", args="")),
-        *(chunk(frag(args=p)) for p in pieces(WRITE)),
-        chunk({"role": "assistant", "content": ""}, "tool_calls", USAGE)),
-    "id_repeated_on_every_fragment": sse(
-        chunk(frag(id="call_9f1c0d2e3b4a5968778695a4", name="write_file", args=WRITE[:5])),
-        *(chunk(frag(id="call_9f1c0d2e3b4a5968778695a4", args=p)) for p in pieces(WRITE[5:])),
-        chunk({"role": "assistant", "content": ""}, "tool_calls", USAGE)),
-    "last_fragment_on_the_finish_chunk": sse(
-        chunk(frag(id="call_9f1c0d2e3b4a5968778695a4", name="write_file", args=WRITE[:-3])),
-        chunk({"role": "assistant", "content": "", **frag(args=WRITE[-3:])}, "tool_calls", USAGE)),
-    "duplicated_finish_reason": sse(
-        chunk(frag(id="call_9f1c0d2e3b4a5968778695a4", name="write_file", args=WRITE), "tool_calls"),
-        chunk({}, "tool_calls"),
-        chunk({"role": "assistant", "content": ""}, "tool_calls", USAGE)),
-    "index_minus_one": sse(
-        chunk(frag(-1, id="call_9f1c0d2e3b4a5968778695a4", name="write_file", args="")),
-        *(chunk(frag(-1, args=p)) for p in pieces(WRITE)),
-        chunk({"role": "assistant", "content": ""}, "tool_calls", USAGE)),
-    "object_and_unknown_fields": sse(
-        chunk({"role": "assistant", "reasoning_content": "\nWrite it.", "extra_field": 1},
-              object="chat.completion.chunk", system_fingerprint="fp", request_id="r1"),
-        chunk(frag(id="call_-8167732570302206983", name="write_file", args=WRITE), object="chat.completion.chunk"),
-        chunk({"role": "assistant", "content": ""}, "tool_calls", {**USAGE, "completion_tokens_details": {}},
-              object="chat.completion.chunk", web_search=[])),
-    "crlf_comments_event_lines_no_space": Raw(": keep-alive\r\n\r\n" + "".join(
-        "event: message\r\n" + c.replace("data: ", "data:").replace("\n\n", "\r\n\r\n") for c in (
-            chunk(frag(id="call_9f1c0d2e3b4a5968778695a4", name="write_file", args=WRITE[:9])),
-            chunk(frag(args=WRITE[9:])), chunk({"role": "assistant", "content": ""}, "tool_calls", USAGE)))
-        + "data:[DONE]\r\n\r\n", chunks=[5, 30, 1, 200], content_type="text/event-stream"),
-    "sse_served_as_text_plain": Raw(sse(chunk(frag(id="call_1", name="write_file", args=WRITE)),
-                                        chunk({}, "tool_calls", USAGE)).body, content_type="text/plain"),
-}
+def shapes(w: str) -> dict[str, Raw]:
+    """Every way a stream was seen (or documented) to deliver one write_file call with arguments `w`."""
+    cid = "call_9f1c0d2e3b4a5968778695a4"
+    end = chunk({"role": "assistant", "content": ""}, "tool_calls", USAGE)
+    return {
+        "id_only_on_first_args_empty_first": sse(
+            chunk({"role": "assistant", "content": "\n"}), chunk(frag(id=cid, name="write_file", args="")),
+            *(chunk(frag(args=p)) for p in pieces(w)), end),
+        "id_repeated_on_every_fragment": sse(
+            chunk(frag(id=cid, name="write_file", args=w[:5])), *(chunk(frag(id=cid, args=p)) for p in pieces(w[5:])),
+            end),
+        "last_fragment_on_the_finish_chunk": sse(
+            chunk(frag(id=cid, name="write_file", args=w[:-3])),
+            chunk({"role": "assistant", "content": "", **frag(args=w[-3:])}, "tool_calls", USAGE)),
+        "duplicated_finish_reason": sse(
+            chunk(frag(id=cid, name="write_file", args=w), "tool_calls"), chunk({}, "tool_calls"), end),
+        "index_minus_one": sse(
+            chunk(frag(-1, id=cid, name="write_file", args="")), *(chunk(frag(-1, args=p)) for p in pieces(w)), end),
+        "object_and_unknown_fields": sse(
+            chunk({"role": "assistant", "reasoning_content": "\nWrite it.", "extra_field": 1},
+                  object="chat.completion.chunk", system_fingerprint="fp", request_id="r1"),
+            chunk(frag(id="call_-8167732570302206983", name="write_file", args=w), object="chat.completion.chunk"),
+            chunk({"role": "assistant", "content": ""}, "tool_calls", {**USAGE, "completion_tokens_details": {}},
+                  object="chat.completion.chunk", web_search=[])),
+        "crlf_comments_event_lines_no_space": Raw(": keep-alive\r\n\r\n" + "".join(
+            "event: message\r\n" + c.replace("data: ", "data:").replace("\n\n", "\r\n\r\n")
+            for c in (chunk(frag(id=cid, name="write_file", args=w[:9])), chunk(frag(args=w[9:])), end))
+            + "data:[DONE]\r\n\r\n", chunks=[5, 30, 1, 200], content_type="text/event-stream"),
+        "sse_served_as_text_plain": Raw(sse(chunk(frag(id="call_1", name="write_file", args=w)), end).body,
+                                        content_type="text/plain"),
+    }
 
 
-@pytest.mark.parametrize("raw", FRAGMENTED.values(), ids=FRAGMENTED.keys())
-def test_tool_call_fragments_in_every_shape_write_the_file(repo, raw):
-    with StandIn([raw, finish("wrote it")], api_key=FAKE_KEY) as server:
+def write_args(path: str) -> str:
+    return json.dumps({"path": path, "content": "hi\n"}, separators=(",", ":"))
+
+
+def test_tool_call_fragments_in_every_shape_write_their_files(repo):
+    names = list(shapes(WRITE))
+    script = [shapes(write_args(f"{name}.txt"))[name] for name in names]
+    with StandIn([*script, finish("wrote them")], api_key=FAKE_KEY) as server:
         code, result, err = run_cli(repo, server.base_url)
         requests = server.requests
     assert (code, result["stop_reason"]) == (0, "finished"), err
-    assert (repo / "hello.txt").read_text() == "hi\n"
-    replayed = assistant(requests[1])["tool_calls"]
-    assert [(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in replayed] == [
-        (replayed[0]["id"], "write_file", WRITE)] and replayed[0]["id"].startswith("call_")
+    missing = [name for name in names if not (repo / f"{name}.txt").is_file()]
+    assert not missing, f"shapes whose call did not run: {missing}"
+    assert all((repo / f"{name}.txt").read_text() == "hi\n" for name in names)
+    for step, name in enumerate(names, start=1):
+        (replayed,) = assistant(requests[step], step - 1)["tool_calls"]
+        assert (replayed["function"]["name"], replayed["function"]["arguments"]) == (
+            "write_file", write_args(f"{name}.txt")) and replayed["id"].startswith("call_")
     audit(requests)
 
 
-@pytest.mark.parametrize("style,thinking", [("repeat_id", "--thinking"), ("first_id", "--no-thinking"),
-                                            ("on_finish", None)])
+@pytest.mark.parametrize("style,thinking", [("first_id", "--no-thinking"), ("on_finish", "--thinking")])
 def test_standin_fragment_styles_and_parallel_calls(repo, style, thinking):
     both = Reply(content="\n", reasoning="Two files.", tool_calls=[
         ("write_file", {"path": "a.txt", "content": "A\n"}), ("write_file", {"path": "b.txt", "content": "B\n"})])
@@ -195,29 +199,7 @@ def test_whole_parallel_calls_without_streaming_and_negative_ids(repo):
     audit(requests, stream=False)
 
 
-def test_reasoning_only_answer_gets_a_nudge_and_keeps_its_reasoning(repo):
-    with StandIn([Reply(reasoning="Let me think about hello.txt."), call("write_file", path="hello.txt", content="hi\n"),
-                  finish()], api_key=FAKE_KEY) as server:
-        code, result, err = run_cli(repo, server.base_url)
-        requests = server.requests
-    assert (code, result["steps"]) == (0, 3), err
-    assert assistant(requests[1])["reasoning_content"] == "Let me think about hello.txt."
-    assert requests[1]["messages"][-1]["role"] == "user"
-    audit(requests)
-
-
-def test_reasoning_only_stream_without_usage_is_an_answer_not_an_empty_reply(repo):
-    raw = sse(chunk({"role": "assistant", "content": "", "reasoning_content": "\nThinking it over."}),
-              chunk({"role": "assistant", "content": ""}, "stop"))
-    with StandIn([raw, call("write_file", path="hello.txt", content="hi\n"), finish()], api_key=FAKE_KEY) as server:
-        code, result, err = run_cli(repo, server.base_url)
-        requests = server.requests
-    assert (code, result["steps"]) == (0, 3), err
-    assert assistant(requests[1])["reasoning_content"] == "\nThinking it over."
-    audit(requests)
-
-
-@pytest.mark.parametrize("path,code", [("/api/paas/v4/chat/completions", 0), ("/api/paas/v4/", 0), ("/api/v4", 3)])
+@pytest.mark.parametrize("path,code", [("/api/paas/v4/chat/completions/", 0), ("/api/v4", 3)])
 def test_base_url_pasted_in_full_works_and_a_wrong_path_says_so(repo, path, code):
     with StandIn([call("write_file", path="hello.txt", content="hi\n"), finish()], api_key=FAKE_KEY) as server:
         got, result, err = run_cli(repo, server.url_for(path))
@@ -243,73 +225,58 @@ def test_a_real_recorded_glm_stream_drives_a_step(repo):
     audit(requests)
 
 
-# --- finish reasons and answers that are not quite answers --------------------------------------------
+# --- answers that are not quite answers, and failures retried as a whole ---------------------------------
 
-def test_length_cut_tool_arguments_get_an_error_result_and_the_run_goes_on(repo):
-    cut = Reply(tool_calls=[("write_file", '{"path": "hello.txt", "content": "hi')], finish_reason="length")
-    with StandIn([cut, call("write_file", path="hello.txt", content="hi\n"), finish()], api_key=FAKE_KEY) as server:
-        code, result, err = run_cli(repo, server.base_url)
-        requests = server.requests
-    assert (code, result["steps"]) == (0, 3), err
-    assert (repo / "hello.txt").read_text() == "hi\n"
-    result_text = requests[1]["messages"][-1]["content"]
-    assert "not valid JSON" in result_text and "cut off at the output limit" in result_text
-    assert assistant(requests[1])["tool_calls"][0]["function"]["arguments"] == "{}"
-    audit(requests)
-
-
-def test_an_answer_cut_off_in_its_thinking_gets_a_nudge_that_says_so(repo):
-    cut = Reply(reasoning="Let me think " * 40, finish_reason="length")
-    with StandIn([cut, call("write_file", path="hello.txt", content="hi\n"), finish()], api_key=FAKE_KEY) as server:
-        code, result, err = run_cli(repo, server.base_url)
-        requests = server.requests
-    assert (code, result["steps"]) == (0, 3), err
-    assert "cut off at the output limit" in requests[1]["messages"][-1]["content"]
-    audit(requests)
-
-
-def test_unknown_finish_reason_is_tolerated(repo):
-    with StandIn([Reply(tool_calls=[("write_file", json.loads(WRITE))], finish_reason="abort_soon"), finish()],
-                 api_key=FAKE_KEY) as server:
-        code, result, err = run_cli(repo, server.base_url)
-    assert code == 0 and (repo / "hello.txt").read_text() == "hi\n", err
-
-
-LEAK = ("\nI'll write it.\n<tool_call>write_file\n<arg_key>path</arg_key>\n<arg_value>hello.txt</arg_value>\n"
+LEAK = ("\nI'll write it.\n<tool_call>write_file\n<arg_key>path</arg_key>\n<arg_value>leak.txt</arg_value>\n"
         "<arg_key>content</arg_key>\n<arg_value>hi\n</arg_value>\n</tool_call>")
+LEAK_TYPED = ("<tool_call>bash<arg_key>command</arg_key><arg_value>printf 'hi\\n' > typed.txt</arg_value>"
+              "<arg_key>timeout</arg_key><arg_value>30</arg_value></tool_call>")
 
 
-LEAK_BASH = ("<tool_call>bash<arg_key>command</arg_key><arg_value>printf 'hi\\n' > hello.txt</arg_value>"
-             "<arg_key>timeout</arg_key><arg_value>30</arg_value></tool_call>")
-
-
-@pytest.mark.parametrize("leak", [LEAK, LEAK_BASH], ids=["string-values", "typed-values"])
-def test_glm_xml_tool_call_leaked_into_content_is_run(repo, leak):
-    with StandIn([Reply(content=leak), finish()], api_key=FAKE_KEY) as server:
+def test_a_conversation_of_quirky_answers_runs_to_the_finish(repo):
+    script = [
+        sse(chunk({"role": "assistant", "content": "", "reasoning_content": "\nThinking it over."}),
+            chunk({"role": "assistant", "content": ""}, "stop")),               # 1 reasoning only, no usage: nudge
+        Reply(content=LEAK, finish_reason="stop"),                               # 2 GLM XML leaked in content: run
+        Reply(reasoning="Let me think " * 40, finish_reason="length"),          # 3 cut off while thinking: nudge
+        Reply(content=LEAK_TYPED),                                               # 4 leaked call, typed values
+        Reply(tool_calls=[("write_file", '{"path": "cut.txt", "content": "hi')], finish_reason="length"),  # 5
+        Reply(tool_calls=[("write_file", {"path": "odd.txt", "content": "hi\n"})], finish_reason="abort_soon"),
+        finish(),
+    ]
+    with StandIn(script, api_key=FAKE_KEY) as server:
         code, result, err = run_cli(repo, server.base_url)
         requests = server.requests
-    assert (code, result["steps"]) == (0, 2), err
-    assert (repo / "hello.txt").read_text() == "hi\n"
-    replayed = assistant(requests[1])
-    assert "<tool_call>" not in replayed["content"] and replayed["tool_calls"][0]["function"]["name"] in leak
+    assert (code, result["steps"]) == (0, 7), err
+    last = [r["messages"][-1] for r in requests]
+    assert assistant(requests[1], 0)["reasoning_content"] == "\nThinking it over."
+    assert last[1]["role"] == "user" and "without calling a tool" in last[1]["content"]
+    leaked = assistant(requests[2], 1)
+    assert "<tool_call>" not in leaked["content"] and json.loads(leaked["tool_calls"][0]["function"]["arguments"]) == \
+        {"path": "leak.txt", "content": "hi\n"}
+    assert last[3]["role"] == "user" and "cut off at the output limit" in last[3]["content"]
+    typed = json.loads(assistant(requests[4], 3)["tool_calls"][0]["function"]["arguments"])
+    assert typed == {"command": "printf 'hi\\n' > typed.txt", "timeout": 30}
+    assert "not valid JSON" in last[5]["content"] and "cut off at the output limit" in last[5]["content"]
+    assert assistant(requests[5], 4)["tool_calls"][0]["function"]["arguments"] == "{}"
+    assert [(repo / f).read_text() for f in ("leak.txt", "typed.txt", "odd.txt")] == ["hi\n"] * 3
+    assert not (repo / "cut.txt").exists()
     audit(requests)
 
 
-# --- errors: retried, or ending the run with the right exit code ----------------------------------------
-
-@pytest.mark.parametrize("fault", [
-    Fault.http(429, "1302"), Fault.http(429, "1305"), Fault.http(500, "500"), Fault.drop_mid_stream(),
-    Fault.inband_error("1302"), Fault.malformed_frame(),
-], ids=["429-1302", "429-1305", "500", "dropped", "inband-1302", "malformed"])
-def test_transient_failures_are_retried_as_a_whole(repo, fault):
-    script = [fault, call("write_file", path="hello.txt", content="hi\n"), finish()]
-    with StandIn(script, api_key=FAKE_KEY) as server:
+def test_transient_failures_are_retried_as_a_whole(repo):
+    faults = [Fault.http(429, "1302"), Fault.http(429, "1305"), Fault.http(500, "500"), Fault.drop_mid_stream(),
+              Fault.inband_error("1302"), Fault.malformed_frame()]
+    script = [item for i, fault in enumerate(faults)
+              for item in (fault, call("write_file", path=f"{i}.txt", content="hi"))]
+    with StandIn([*script, finish()], api_key=FAKE_KEY) as server:
         code, result, err = run_cli(repo, server.base_url, *FAST)
         requests = server.requests
-    assert (code, result["steps"], len(requests)) == (0, 2, 3), err
-    assert requests[0] == requests[1]
-    assert (repo / "hello.txt").read_text() == "hi\n"
-    audit(requests)
+    assert (code, result["steps"], len(requests)) == (0, 7, 13), err
+    assert all(requests[2 * i] == requests[2 * i + 1] for i in range(len(faults))), "a retry resends the same body"
+    assert sorted(p.name for p in repo.glob("?.txt")) == [f"{i}.txt" for i in range(len(faults))]
+    assert err.count("retry 1/3") == len(faults)
+    audit([requests[2 * i + 1] for i in range(len(faults))] + [requests[-1]])
 
 
 @pytest.mark.parametrize("item,code,reason,needle", [
@@ -338,18 +305,16 @@ def openai_error(status: int, message: str, type_: str, code) -> Raw:
     return Raw(json.dumps({"error": {"message": message, "type": type_, "code": code}}), status=status)
 
 
-@pytest.mark.parametrize("thinking", ["--thinking", "--no-thinking"])
-def test_openai_dialect_on_v1_with_reasoning_and_standard_errors(repo, thinking):
+def test_openai_dialect_on_v1_with_reasoning_and_standard_errors(repo):
     script = [openai_error(429, "Rate limit reached", "rate_limit_error", "rate_limit_exceeded"),
               Reply(reasoning="Write it.", tool_calls=[("write_file", json.loads(WRITE))]), finish()]
     with StandIn(script, api_key=FAKE_KEY) as server:
-        code, result, err = run_cli(repo, server.url_for("/v1"), "--dialect", "openai", thinking, *FAST)
+        code, result, err = run_cli(repo, server.url_for("/v1"), "--dialect", "openai", "--no-thinking", *FAST)
         requests = server.requests
     assert (code, result["steps"], len(requests)) == (0, 2, 3), err
     assert (repo / "hello.txt").read_text() == "hi\n"
     assert assistant(requests[2])["reasoning_content"] == "Write it."
-    enabled = thinking == "--thinking"
-    assert all(r["chat_template_kwargs"] == {"enable_thinking": enabled} for r in requests)
+    assert all(r["chat_template_kwargs"] == {"enable_thinking": False} for r in requests)
     audit(requests, dialect="openai")
 
 
@@ -453,7 +418,7 @@ def silent_url():
         yield f"http://127.0.0.1:{sock.getsockname()[1]}/api/paas/v4"
 
 
-@pytest.mark.parametrize("key", [None, "", "not a key", "clé-secrète-123"], ids=["unset", "empty", "spaces", "non-ascii"])
+@pytest.mark.parametrize("key", [None, "", "clé secrète"], ids=["unset", "empty", "not-header-safe"])
 def test_no_usable_key_stops_before_touching_the_repo(repo, key, closed_port):
     """Unset: the default Z.ai endpoint, never reached; the other cases point at a closed loopback port."""
     code, result, err = run_cli(repo, None if key is None else f"http://127.0.0.1:{closed_port}/v4", key=key)
