@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -20,27 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, TextIO
 
+from agent.batchfile import BatchError, Task, end_with_newline, is_url, load_tasks, read_results
 from agent.batchview import Progress, summary_table
 
 KILL_GRACE_S = 5.0
 CHILD = [sys.executable, "-m", "agent.cli"]
-
-
-class BatchError(Exception):
-    """A tasks file or output folder the user must fix (exit code 2)."""
-
-
-@dataclass
-class Task:
-    id: str
-    repo: str
-    task: str
-    ref: Optional[str] = None
-    check: Optional[str] = None
-
-    @property
-    def slug(self) -> str:
-        return re.sub(r"[^A-Za-z0-9._-]+", "-", self.id).strip(".-") or "task"
 
 
 @dataclass
@@ -106,12 +89,17 @@ class Batch:
         if workdir.exists():  # left by an interrupted earlier attempt
             shutil.rmtree(workdir)
         workdir.parent.mkdir(parents=True, exist_ok=True)
-        if _is_url(task.repo):
+        if is_url(task.repo):
             self._git(task, ["clone", "-q", "--no-hardlinks", task.repo, str(workdir)], None, deadline, log)
             if task.ref:
-                self._git(task, ["checkout", "-q", "--detach", task.ref], workdir, deadline, log)
+                try:  # a commit, a tag, or the default branch
+                    self._git(task, ["checkout", "-q", "--detach", task.ref], workdir, deadline, log)
+                except _SetupFailed:  # another branch of the remote
+                    self._git(task, ["checkout", "-q", "--detach", f"origin/{task.ref}"], workdir, deadline, log)
             return
         source = Path(task.repo)
+        if not source.is_dir():
+            raise _SetupFailed(f"the repository folder {source} does not exist")
         with self._setup_lock:  # concurrent `worktree add` on one repo race on its admin files
             self._git(task, ["worktree", "prune"], source, deadline, log)
             self._git(task, ["worktree", "add", "-q", "--detach", str(workdir.resolve()), task.ref or "HEAD"],
@@ -214,60 +202,6 @@ def _kill_groups(procs: list[subprocess.Popen]) -> None:
         proc.wait()
 
 
-def _is_url(repo: str) -> bool:
-    return "://" in repo or bool(re.match(r"^[\w.-]+@[\w.-]+:", repo))
-
-
-def load_tasks(path: Path) -> list[Task]:
-    """Parse and check TASKS.jsonl; relative repo paths are taken from the tasks file's folder."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise BatchError(f"cannot read {path}: {exc}") from None
-    tasks, seen = [], set()
-    for number, line in enumerate(lines, 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            data = json.loads(line)
-            task = Task(**{k: data[k] for k in ("id", "repo", "task")},
-                        ref=data.get("ref"), check=data.get("check"))
-            if not all(isinstance(v, str) for v in (task.repo, task.task, task.ref or "", task.check or "")):
-                raise TypeError("repo, task, ref and check must be strings")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise BatchError(f"{path}:{number}: expected {{id, repo, task, ref?, check?}}: {exc!r}") from None
-        task.id = str(task.id)
-        if task.id in seen or task.slug in seen:
-            raise BatchError(f"{path}:{number}: duplicate id {task.id!r} (ids must differ in letters, digits, . _ -)")
-        seen.update((task.id, task.slug))
-        if not _is_url(task.repo):
-            task.repo = str((Path(path).parent / Path(task.repo).expanduser()).resolve())
-        tasks.append(task)
-    if not tasks:
-        raise BatchError(f"{path}: no tasks")
-    return tasks
-
-
-def _end_with_newline(path: Path) -> None:
-    """A line cut short by a crash of the batch itself must not swallow the next result."""
-    if path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
-        with open(path, "ab") as handle:
-            handle.write(b"\n")
-
-
-def read_results(out: Path) -> list[dict]:
-    path = out / "results.jsonl"
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            continue  # a line cut short by a crash of the batch itself; the task reruns on --resume
-    return rows
-
-
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "batch", help="run many tasks from a JSONL file, isolated, in parallel",
@@ -304,7 +238,7 @@ def _main(args: argparse.Namespace) -> int:
         raise BatchError(f"{out / 'results.jsonl'} already has results; use --resume to continue, "
                          f"or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
-    _end_with_newline(out / "results.jsonl")
+    end_with_newline(out / "results.jsonl")
     child_args = [arg for item in args.overrides for arg in ("-c", item)]
     if args.config:
         child_args += ["--config", str(args.config.resolve())]

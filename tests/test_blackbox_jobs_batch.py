@@ -1,0 +1,145 @@
+"""batch from the outside: the real CLI as a subprocess, real worktrees and clones, the stand-in over loopback."""
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.standin import Reply, StandIn
+from conftest import git_init
+from test_fix import CHECK, buggy_project, call, git, tool_results
+
+pytestmark = pytest.mark.slow
+TASK_TIMEOUT = 15  # above a normal task's few seconds on a loaded machine; the hanging task costs this much
+
+
+class Model:
+    """Answers by task: 'create NAME' writes NAME and finishes; a fix-up job fixes calc.py; 'hang' never answers;
+    'wait' answers once released (it is running when the batch is interrupted)."""
+
+    def __init__(self):
+        self.release_hang, self.release_wait, self.waiting = threading.Event(), threading.Event(), threading.Event()
+
+    def __call__(self, body: dict) -> Reply:
+        text = body["messages"][1]["content"]
+        if "hang forever" in text:
+            self.release_hang.wait(120)
+        if "wait, then" in text and not self.release_wait.is_set():
+            self.waiting.set()
+            self.release_wait.wait(120)
+        if "This is a fix-up job" in text:
+            if not tool_results(body):
+                return call("edit_file", path="calc.py", old_string="a - b", new_string="a + b")
+            return call("finish", summary="fixed add")
+        name = re.search(r"create (\S+)", text).group(1)
+        if not tool_results(body):
+            return call("write_file", path=name, content=f"{name}\n")
+        return call("finish", summary=f"created {name}")
+
+
+def batch_command(tasks: Path, out: Path, server: StandIn, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "agent.cli", "batch", str(tasks), "--workers", "3", "--out", str(out),
+            "--task-timeout", str(TASK_TIMEOUT), "-c", f"model.base_url={server.base_url}", *extra]
+
+
+def result_lines(out: Path) -> list[dict]:
+    path = out / "results.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_batch_isolated_parallel_failing_hanging_interrupted_then_resumed(repo, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZAI_API_KEY", "sk-test-batch-0123456789")
+    buggy_project(repo)
+    git(repo, "switch", "-qc", "feature")
+    (repo / "feature.txt").write_text("only on the feature branch\n")
+    git(repo, "add", "feature.txt")
+    git(repo, "commit", "-qm", "feature work")
+    git(repo, "switch", "-q", "main")
+    (repo / "user_wip.txt").write_text("the user's uncommitted work\n")
+    broken = git_init(tmp_path / "broken")
+    (broken / ".glm-agent.toml").write_text("[limits]\nmax_steps = 'many'\n")  # its task's process exits 2
+    git(broken, "add", ".glm-agent.toml")
+    git(broken, "commit", "-qm", "bad config")
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(json.dumps(line) + "\n" for line in [
+        {"id": "one", "repo": str(repo), "task": "create one.txt"},
+        {"id": "two", "repo": f"file://{repo}", "ref": "feature", "task": "create two.txt"},
+        {"id": "calc", "repo": "repo", "task": "fix the calculator", "check": CHECK},  # relative to tasks.jsonl
+        {"id": "crash", "repo": str(broken), "task": "create crash.txt"},
+        {"id": "hang", "repo": str(repo), "task": "hang forever, then create hang.txt"},
+        {"id": "six", "repo": str(repo), "task": "wait, then create six.txt"},
+        {"id": "nowhere", "repo": str(tmp_path / "missing"), "task": "create x.txt"},
+    ]))
+    out = tmp_path / "out"
+    model = Model()
+    with StandIn(responder=model) as server:
+        batch = subprocess.Popen(batch_command(tasks, out, server), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        deadline = time.monotonic() + TASK_TIMEOUT + 60
+        while not (model.waiting.is_set() and len(result_lines(out)) == 6) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        batch.send_signal(signal.SIGINT)
+        stdout, stderr = batch.communicate(timeout=60)
+        first = result_lines(out)
+        trajectory = next((out / "work" / "six" / ".glm-agent" / "runs").glob("*/trajectory.jsonl"))
+        last = json.loads(trajectory.read_text().splitlines()[-1])
+
+        model.release_wait.set()
+        resumed = subprocess.run(batch_command(tasks, out, server, "--resume"), capture_output=True, text=True,
+                                 timeout=120)
+        refused = subprocess.run(batch_command(tasks, out, server), capture_output=True, text=True, timeout=60)
+        model.release_hang.set()
+
+    assert batch.returncode == 130, stderr
+    assert "rerun with --resume" in stderr and "[batch] hang: timeout" in stderr
+    assert sorted(row["id"] for row in first) == ["calc", "crash", "hang", "nowhere", "one", "two"]
+    assert (last["type"], last["stop_reason"]) == ("stop", "interrupted")  # the child got a clean stop
+
+    assert resumed.returncode == 1, resumed.stderr  # crash, hang and nowhere failed
+    lines = result_lines(out)
+    assert lines[:6] == first and [row["id"] for row in lines[6:]] == ["six"]  # one line per id
+    assert refused.returncode == 2 and "--resume" in refused.stderr
+    rows = {row["id"]: row for row in lines}
+    assert {i for i, row in rows.items() if row["success"]} == {"one", "two", "calc", "six"}
+    assert rows["crash"]["stop_reason"] == "crashed" and rows["crash"]["exit_code"] == 2
+    assert "max_steps" in rows["crash"]["error"]
+    assert rows["hang"]["stop_reason"] == "timeout" and f"{TASK_TIMEOUT}s timeout" in rows["hang"]["error"]
+    assert rows["nowhere"]["stop_reason"] == "setup_failed" and "does not exist" in rows["nowhere"]["error"]
+    assert rows["calc"]["stop_reason"] == "finished"
+    for task_id, name in (("one", "one.txt"), ("two", "two.txt"), ("six", "six.txt")):
+        work = Path(rows[task_id]["workdir"])
+        assert {p.name for p in work.glob("*.txt")} - {"feature.txt"} == {name}  # no other task's file, no WIP
+        assert git(work, "show", "--name-only", "--format=", rows[task_id]["commit"]) == name
+    two = Path(rows["two"]["workdir"])
+    assert git(two, "rev-parse", f"{rows['two']['commit']}^") == git(repo, "rev-parse", "feature")
+    # the user's checkout was never touched; worktree tasks left their branches in it
+    assert git(repo, "branch", "--show-current") == "main"
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == "?? user_wip.txt"
+    assert rows["one"]["branch"] in git(repo, "branch", "--list", "glm-agent/*")
+    table = resumed.stdout.splitlines()
+    assert table[0].split()[:3] == ["id", "status", "stop_reason"]
+    assert any(line.split()[:3] == ["hang", "FAILED", "timeout"] for line in table)
+    assert table[-1].startswith("4/7 succeeded")
+
+
+@pytest.mark.parametrize("lines, message", [
+    (['{"id": "a", "repo": ".", "task": "x"}', '{"id": "b", "repo": ".", task: "y"}'], ":2: not valid JSON"),
+    (['{"id": "a", "repo": ".", "task": "x"}', '{"id": "a", "repo": ".", "task": "y"}'], ":2: duplicate id 'a'"),
+    (['{"id": "a", "repo": ".", "task": "x", "chek": "pytest"}'], ":1: unknown field(s) 'chek'"),
+    (['{"id": "a", "repo": ".", "task": ""}'], ":1: missing or empty task"),
+    (['{"id": "a", "repo": ".", "task": "x", "ref": 3}'], ":1: ref must be a string"),
+])
+def test_a_bad_tasks_file_is_refused_with_the_line(tmp_path, lines, message):
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("\n".join(lines) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "batch", str(tasks), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and f"{tasks}{message}" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
