@@ -220,7 +220,11 @@ DESTRUCTIVE = [  # issue 3's forms, hidden behind operators and wrappers, and th
 
 def test_destructive_commands_are_refused_and_nothing_is_touched(world):
     outside = world.outside
-    commands = [*DESTRUCTIVE, f"rm -rf {outside}", f"cd /; rm -rf {str(outside)[1:]}", f"cd {outside.parent}; rm -rf outside"]
+    sentinel = outside / "sentinel.txt"
+    commands = [*DESTRUCTIVE, f"rm -rf {outside}", f"cd /; rm -rf {str(outside)[1:]}", f"cd {outside.parent}; rm -rf outside",
+                f"rm -f {sentinel}", f"echo pwned > {sentinel}", f"echo pwned >> ../outside/sentinel.txt",
+                f"date | tee {sentinel}", f"cp README.md {outside}/", f"mv tracked.txt {outside}/",
+                f"truncate -s 0 {sentinel}", "mv .git .git-old", "echo 'env > leak' > .git/hooks/pre-commit"]
     run = run_agent(world, [calls(*[("bash", {"command": c}) for c in commands]),
                             calls(("git_status", {}), ("bash", {"command": "git stash list; git log --oneline"}))])
     assert (run.code, run.result["stop_reason"]) == (0, "finished"), run.stderr
@@ -280,9 +284,10 @@ def test_commands_cannot_hang_leak_the_key_or_outlive_the_run(world):
 def test_hooks_planted_by_a_command_never_see_the_key_and_user_changes_stay_uncommitted(world):
     spy = world.outside / "spy"
     hook = f"#!/bin/sh\nenv >> {spy}/$(basename $0).env\n"
-    plant = " && ".join(f"printf '%s' '{hook}' > .git/hooks/{name} && chmod +x .git/hooks/{name}"
-                        for name in ("pre-commit", "post-commit", "reference-transaction", "post-checkout"))
-    turns = [calls(("bash", {"command": f"mkdir -p {spy} && {plant}"})),
+    plant = "".join(f"printf '%s' '{hook}' > .git/hooks/{name} && chmod +x .git/hooks/{name}\n"
+                    for name in ("pre-commit", "post-commit", "reference-transaction", "post-checkout"))
+    turns = [calls(("write_file", {"path": "plant.sh", "content": f"mkdir -p {spy}\n{plant}"}),  # a script: unseen
+                   ("bash", {"command": "sh plant.sh; rm plant.sh"})),
              calls(("write_file", {"path": "agent.txt", "content": "the agent's file\n"}),
                    ("git_commit", {"message": "agent commit"}))]
     run = run_agent(world, turns)

@@ -10,6 +10,15 @@ from tools.guard import check_command
 
 REFUSED = [
     "git reset --hard",
+    "$(echo git) reset --hard", "`echo git` clean -fd", "G=git; $G reset --hard", '"$G" clean -fdx',
+    "echo --hard | xargs git reset", "echo .git | xargs rm -rf", "find . -delete", "find . -type f -delete",
+    "find .. -name '*.txt' -delete", "find . -exec rm -rf {} +", "find . -name 'HEA?' -delete",
+    "git filter-branch -f --tree-filter true HEAD", "git -c alias.wipe='reset --hard' wipe", "git rm -rf .",
+    "git branch -f main HEAD~1", "git read-tree -u --reset HEAD", "git checkout-index -f -a",
+    "rm -rf .glm-agent", "rm -f /tmp/scratch.log", "rm ../sibling.txt", "mv .git .git-old", "mv src /tmp/",
+    "echo x > /tmp/out.txt", "echo x >> ../sibling.txt", "cmd | tee /tmp/log", "cp a.txt /tmp/", "touch ~/x",
+    "dd if=/dev/zero of=../disk", "echo '#!/bin/sh' > .git/hooks/pre-commit", "cd /tmp && echo x > y",
+    "truncate -s 0 ../sibling.txt",
     "git reset --hard HEAD~1",
     "git reset --merge",
     "git checkout -- src/app.py",
@@ -95,6 +104,9 @@ HIDDEN = [
 
 ALLOWED = [
     "git reset --soft HEAD~1",
+    "echo x > out.txt 2>&1", "cmd >/dev/null 2>&1", "cmd 2>&1 | tee build.log", "cp -r src backup",
+    "mv old.py new.py", "f=$(mktemp) && echo x > $f", "git rm -r --cached build", "git reset --keep HEAD~1",
+    "find src -name '*.tmp' -exec rm -rf {} +",
     "git reset HEAD README.md",
     "git reset",
     "git checkout -b feature",
@@ -117,7 +129,6 @@ ALLOWED = [
     "rm -rf build dist *.egg-info",
     "rm -rf src/__pycache__",
     "rm file.txt",
-    "rm -f /tmp/scratch.log",
     "mkdir -p build && cd build && rm -rf out",
     'echo "git reset --hard"',
     "echo 'rm -rf /'",
@@ -139,6 +150,7 @@ def root(tmp_path_factory):
     for folder in (".git", "src", "build"):
         (root / folder).mkdir(parents=True)
     (root / "README.md").write_text("hello\n")
+    (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     return root
 
 

@@ -7,6 +7,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from tools.gitguard import check_git
+from tools.pathguard import broad, check_redirect, check_rm, check_writer, is_writer
 from tools.shellsyntax import SUBST, extract_substitutions, segments
 from tools.workspace import RECORDS_DIR
 
@@ -34,7 +35,13 @@ def _check_line(line: str, root: Path, cwd: Path | None, depth: int) -> str | No
         refusal = _check_line(sub, root, cwd, depth + 1)
         if refusal:
             return refusal
-    for words in segments(outer):
+    writes: list[tuple[int, str]] = []
+    parts = segments(outer, writes)
+    for index, words in enumerate([*parts, []]):
+        for target in (target for at, target in writes if at == index):
+            refusal = check_redirect(target, root, cwd)
+            if refusal:
+                return refusal
         if words[:1] in (["cd"], ["pushd"]):
             cwd = _cd(words[1:], cwd)
             continue
@@ -63,9 +70,11 @@ def _check_words(words: list[str], root: Path, cwd: Path | None, depth: int, fro
     if name == "git":
         return check_git(words[1:], cwd, from_xargs)
     if name == "rm":
-        return _check_rm(words[1:], root, cwd, from_xargs)
+        return check_rm(words[1:], root, cwd, from_xargs)
+    if is_writer(name):
+        return check_writer(name, words[1:], root, cwd)
     if "$" in name or SUBST in name:  # `$(echo git) reset --hard`, `$G clean -f`: judged as if it were git or rm
-        return check_git(words[1:], cwd, from_xargs) or _check_rm(words[1:], root, cwd, from_xargs)
+        return check_git(words[1:], cwd, from_xargs) or check_rm(words[1:], root, cwd, from_xargs)
     return None
 
 
@@ -100,28 +109,28 @@ def _shell_script(args: list[str]) -> str | None:
 
 
 def _check_find(words: list[str], root: Path, cwd: Path | None, depth: int) -> str | None:
-    """-delete and -exec act on every starting point and everything below it: judged like `rm -r START`."""
+    """-delete and -exec act on each starting point and everything below it: judged like `rm -r START`, except
+    `find . -name '*.pyc' ...`, which only reaches files of that name below the root."""
     starts = []
     for word in words[1:]:
         if word.startswith("-") or word in ("(", "!"):
             break
         starts.append(word)
-    for index, word in enumerate(words):
-        if word == "-delete":
-            named = _names_files(words, root)
-            for start in starts or ["."]:
-                if named and cwd is not None and Path(os.path.realpath(cwd / start)) == root:
-                    continue  # `find . -name '*.pyc' -delete`
-                refusal = _check_rm(["-r", "--", start], root, cwd, False)
-                if refusal:
-                    return refusal.replace("Recursive deletes", "find -delete and recursive deletes")
-        if word in ("-exec", "-execdir", "-ok", "-okdir"):
-            tail = words[index + 1:]
-            tail = tail[: next((i for i, w in enumerate(tail) if w in (";", "+")), len(tail))]
-            for start in starts or ["."]:
-                refusal = _check_words([start if w == "{}" else w for w in tail], root, cwd, depth + 1, False)
-                if refusal:
-                    return refusal
+    named = _names_files(words, root)
+    for start in starts or ["."]:
+        below = named and cwd is not None and Path(os.path.realpath(cwd / start)) == root
+        found = start.rstrip("/") + "/found" if below else start
+        for index, word in enumerate(words):
+            if word == "-delete" and not below:
+                refusal = check_rm(["-r", "--", start], root, cwd, False)
+            elif word in ("-exec", "-execdir", "-ok", "-okdir"):
+                tail = words[index + 1:]
+                tail = tail[: next((i for i, w in enumerate(tail) if w in (";", "+")), len(tail))]
+                refusal = _check_words([found if w == "{}" else w for w in tail], root, cwd, depth + 1, False)
+            else:
+                continue
+            if refusal:
+                return refusal
     return None
 
 
@@ -130,70 +139,10 @@ def _names_files(words: list[str], root: Path) -> bool:
     if any(w in ("-o", "-or", ",") for w in words):
         return False
     names = [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-name", "-iname")]
-    if not names or any(_broad(name) for name in names):
+    if not names or any(broad(name) for name in names):
         return False
     kept = [n for place in (".git", RECORDS_DIR) for _, dirs, files in os.walk(root / place) for n in dirs + files]
     return not any(fnmatch(n.lower(), name.lower()) for name in names for n in kept)
-
-
-def _check_rm(args: list[str], root: Path, cwd: Path | None, from_xargs: bool) -> str | None:
-    options, targets = [], []
-    for index, word in enumerate(args):
-        if word == "--":
-            targets.extend(args[index + 1:])
-            break
-        (options if word.startswith("-") and len(word) > 1 else targets).append(word)
-    recursive = "--recursive" in options or any(
-        not o.startswith("--") and ("r" in o or "R" in o) for o in options)
-    if not recursive:
-        return None
-    if from_xargs:
-        return (f"Refused (not run): `rm {' '.join(args)}` with targets read by xargs/find: they cannot be checked. "
-                "Recursive deletes are allowed only for literal paths inside the repository; name the folders.")
-    for target in targets:
-        problem = _rm_problem(target, root, cwd)
-        if problem:
-            return (f"Refused (not run): `rm {' '.join(args)}`: {target!r} {problem}. Recursive deletes are allowed "
-                    "only for literal paths inside the repository (not the root itself or .git); name the exact "
-                    "folder, e.g. `rm -r build/`.")
-    return None
-
-
-def _rm_problem(target: str, root: Path, cwd: Path | None) -> str | None:
-    if target.startswith("~") or "$" in target or SUBST in target:
-        return "expands to a path that cannot be checked (a variable, ~ or command output)"
-    if cwd is None and not target.startswith("/"):
-        return "is relative to a directory that cannot be determined (after an unresolvable cd)"
-    base = cwd or root
-    if re.search(r"[*?\[]", target):
-        folder, slash, pattern = target.rpartition("/")
-        if re.search(r"[*?\[]", folder):
-            return "is a glob spanning several folders"
-        place = Path(os.path.realpath(base / (folder or slash or ".")))
-        if not place.is_relative_to(root):
-            return "is outside the repository"
-        if place == root and _broad(pattern):
-            return "would delete everything in the repository root (or .git)"
-        return "is inside .git (the repository's history) or .glm-agent (run records)" if _in_git(place, root) else None
-    path = Path(os.path.normpath(base / target))
-    real = Path(os.path.realpath(path if target.endswith("/") else path.parent)) / (
-        "" if target.endswith("/") else path.name)
-    for candidate in (path, real):
-        if root.is_relative_to(candidate):
-            return "is the repository root or contains it"
-        if not candidate.is_relative_to(root):
-            return "is outside the repository"
-    return "is .git or .glm-agent, or inside one (history, run records)" if _in_git(real, root) else None
-
-
-def _in_git(path: Path, root: Path) -> bool:
-    """Inside .git, or inside the run records (which a deleted trajectory would lose)."""
-    return path.relative_to(root).parts[:1] in ((".git",), (RECORDS_DIR,))
-
-
-def _broad(pattern: str) -> bool:
-    """A glob in the repo root that would hit everything, or .git."""
-    return set(pattern) <= set("*?.") or fnmatch(".git", pattern)
 
 
 def _cd(args: list[str], cwd: Path | None) -> Path | None:

@@ -8,8 +8,9 @@ SUBST = "__glm_subst__"
 _OPERATOR = re.compile(r"[<>]+&?|&[<>]+|[;&|()]+")
 
 
-def segments(line: str) -> list[list[str]]:
-    """Words of each simple command, split at ; && || | & ( ) and with redirections removed."""
+def segments(line: str, writes: list[tuple[int, str]] | None = None) -> list[list[str]]:
+    """Words of each simple command, split at ; && || | & ( ) and with redirections removed; the files output
+    redirections write to are appended to `writes` as (segment index, target)."""
     try:
         lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
         lexer.whitespace_split = True
@@ -17,10 +18,13 @@ def segments(line: str) -> list[list[str]]:
         tokens = list(lexer)
     except ValueError:  # unbalanced quotes: bash will refuse to run it, but check the plain words anyway
         tokens = re.findall(r"[;&|()<>]+|[^\s;&|()<>]+", line.replace('"', " ").replace("'", " "))
-    segments, words, skip_next = [], [], False
+    segments, words, skip_next = [], [], ""
     for token in tokens:
         if skip_next:
-            skip_next = False
+            duplicate = skip_next.endswith("&") and (token.isdigit() or token == "-")  # 2>&1, >&-
+            if ">" in skip_next and not duplicate and writes is not None:
+                writes.append((len(segments), token))
+            skip_next = ""
             continue
         if not token or not set(token) <= set(";&|()<>"):
             words.append(token)
@@ -29,7 +33,7 @@ def segments(line: str) -> list[list[str]]:
             if "<" in part or ">" in part:  # a redirection: drop it, its target and an fd number before it
                 if words and words[-1].isdigit():
                     words.pop()
-                skip_next = True
+                skip_next = part
             elif words:
                 segments.append(words)
                 words = []
