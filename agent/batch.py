@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, TextIO
 
-from agent.batchfile import BatchError, Task, end_with_newline, is_url, load_tasks, read_results
+from agent.batchfile import (BatchError, Task, end_with_newline, is_url, keep_out_of_repos, load_tasks,
+                             read_results)
 from agent.batchview import Progress, summary_table
 
 KILL_GRACE_S = 5.0
@@ -238,6 +239,7 @@ def _main(args: argparse.Namespace) -> int:
         raise BatchError(f"{out / 'results.jsonl'} already has results; use --resume to continue, "
                          f"or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
+    keep_out_of_repos(out, tasks)
     end_with_newline(out / "results.jsonl")
     child_args = [arg for item in args.overrides for arg in ("-c", item)]
     if args.config:

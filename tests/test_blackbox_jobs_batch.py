@@ -143,3 +143,15 @@ def test_a_bad_tasks_file_is_refused_with_the_line(tmp_path, lines, message):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and f"{tasks}{message}" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_default_out_inside_the_repo_stays_out_of_its_git_status(repo, monkeypatch):
+    monkeypatch.setenv("ZAI_API_KEY", "sk-test-batch-0123456789")
+    (repo / "tasks.jsonl").write_text(json.dumps({"id": "a", "repo": ".", "task": "create a.txt"}) + "\n")
+    with StandIn(responder=Model()) as server:
+        proc = subprocess.run([sys.executable, "-m", "agent.cli", "batch", "tasks.jsonl",
+                               "-c", f"model.base_url={server.base_url}"], cwd=repo, capture_output=True, text=True,
+                              timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (repo / "tasks-batch" / "work" / "a" / "a.txt").is_file()
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == "?? tasks.jsonl"
