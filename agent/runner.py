@@ -13,9 +13,9 @@ from typing import Any, Callable, Iterator, Optional
 from agent.config import Config
 from agent.loop import Agent, Deadline, RunResult
 from agent.records import RUNS_DIR, Recorder, new_run_id, slugify
+from tools.base import SECRET_ENV  # noqa: F401 (agent.fixcheck imports it from here)
 
 AUTO_BRANCH = "glm-agent/{slug}"
-SECRET_ENV = ("ZAI_API_KEY", "ZHIPUAI_API_KEY", "GLM_API_KEY", "OPENAI_API_KEY")
 
 
 @dataclass
