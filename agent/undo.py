@@ -28,6 +28,9 @@ def undo(repo: Path, run_id: str | None = None) -> str:
     except GitSafetyError as exc:
         raise UndoError(str(exc)) from exc
     run_id = note["run_id"]
+    if Path(note["worktree_path"]).resolve() != git.root.resolve():  # e.g. a batch task's own worktree
+        raise UndoError(f"run {run_id} was made in the working tree {note['worktree_path']}; "
+                        f"undo it there: glm-agent undo {run_id} --repo {note['worktree_path']}")
     if note.get("undone"):
         raise UndoError(f"run {run_id} was already undone")
     if not note.get("ended"):

@@ -123,6 +123,16 @@ def test_batch_isolated_parallel_failing_hanging_interrupted_then_resumed(repo, 
     assert git(repo, "branch", "--show-current") == "main"
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == "?? user_wip.txt"
     assert rows["one"]["branch"] in git(repo, "branch", "--list", "glm-agent/*")
+    # a task's run is undone in its own worktree, never from the source checkout
+    run_id, work = Path(rows["one"]["run_dir"]).name, rows["one"]["workdir"]
+    elsewhere = subprocess.run([sys.executable, "-m", "agent.cli", "undo", run_id, "--repo", str(repo)],
+                               capture_output=True, text=True, timeout=60)
+    assert elsewhere.returncode == 1 and f"--repo {work}" in elsewhere.stderr
+    assert git(work, "rev-parse", "HEAD") == rows["one"]["commit"]
+    here = subprocess.run([sys.executable, "-m", "agent.cli", "undo", "--repo", work], capture_output=True, text=True,
+                          timeout=60)
+    assert here.returncode == 0, here.stderr
+    assert not (Path(work) / "one.txt").exists()
     table = resumed.stdout.splitlines()
     assert table[0].split()[:3] == ["id", "status", "stop_reason"]
     assert any(line.split()[:3] == ["hang", "FAILED", "timeout"] for line in table)
