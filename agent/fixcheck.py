@@ -12,7 +12,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
+
+from tools.base import SECRET_ENV
 
 OUTPUT_TAIL = 8000
 CANNOT_RUN = (126, 127)  # the shell's "cannot execute" and "command not found"
@@ -36,11 +38,10 @@ class CheckRun:
         return {"exit_code": self.exit_code, "duration_s": self.duration_s, "timed_out": self.timed_out}
 
 
-def run_check(command: str, cwd: Path, timeout: float) -> CheckRun:
-    """Run the check in its own process group (all of it killed on timeout), secrets removed from its env."""
-    from agent.runner import SECRET_ENV
-
-    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+def run_check(command: str, cwd: Path, timeout: float, hidden: Sequence[str] = SECRET_ENV) -> CheckRun:
+    """Run the check in its own process group (all of it killed on timeout), without the `hidden` variables
+    (the API key and the like: tools.extra_env_remove) in its environment."""
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
     started = time.monotonic()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
@@ -79,10 +80,10 @@ class FixGate:
     """The finish gate: refuses finish while protected files are changed or the check fails; ends the run
     after `max_attempts` refusals."""
 
-    def __init__(self, command: str, repo: Path, timeout: float, max_attempts: int, *,
-                 protected: list[str], run_id: str, end: Optional[float] = None):
+    def __init__(self, command: str, repo: Path, timeout: float, max_attempts: int, *, protected: list[str],
+                 run_id: str, end: Optional[float] = None, hidden: Sequence[str] = SECRET_ENV):
         self.command, self.repo, self.timeout, self.max_attempts = command, repo, timeout, max_attempts
-        self.protected, self.run_id, self.end = protected, run_id, end
+        self.protected, self.run_id, self.end, self.hidden = protected, run_id, end, hidden
         self.attempts = 0
         self.last: CheckRun | None = None
 
@@ -93,7 +94,7 @@ class FixGate:
         self.attempts += 1
         touched = self.protected_changes()
         if not touched:
-            self.last = run_check(self.command, self.repo, time_left(self.timeout, self.end))
+            self.last = run_check(self.command, self.repo, time_left(self.timeout, self.end), self.hidden)
             if self.last.passed:
                 return None
         if self.attempts >= self.max_attempts:  # nothing is committed: only finished runs commit

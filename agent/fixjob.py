@@ -34,7 +34,8 @@ def fix(args: argparse.Namespace) -> int:
     repo = args.repo.resolve()
     open_repo(repo)  # not a git checkout: a usage error before the check runs
     end = time.monotonic() + config.limits.timeout if config.limits.timeout else None
-    before = run_check(args.check, repo, time_left(args.check_timeout, end))
+    hidden = config.tools.extra_env_remove
+    before = run_check(args.check, repo, time_left(args.check_timeout, end), hidden)
     if before.passed:
         result = RunResult(stop_reason="nothing_to_fix", summary=f"nothing to fix: `{args.check}` passes",
                            extra=_extra(before, before, 0, []))
@@ -49,7 +50,8 @@ def fix(args: argparse.Namespace) -> int:
         config = config.model_copy(update={"limits": config.limits.model_copy(update={"timeout": left})})
     protected = ([] if args.allow_test_edits else DEFAULT_PROTECTED) + list(args.protect)
     run_id = new_run_id(f"fix {_short(args.check)}")
-    gate = FixGate(args.check, repo, args.check_timeout, args.max_attempts, protected=protected, run_id=run_id, end=end)
+    gate = FixGate(args.check, repo, args.check_timeout, args.max_attempts, protected=protected, run_id=run_id, end=end,
+                   hidden=hidden)
     job = Job(args.task or f"Make the failing check pass: {args.check}", repo, config, template="fix_task.j2",
               template_vars={"check": vars(before), "protected": protected, "max_attempts": args.max_attempts},
               finish_gate=gate, protected=protected, branch=_branch(args, config), run_id=run_id)
@@ -96,7 +98,7 @@ def _check_after(result, gate: FixGate, args, repo: Path, end: float | None) -> 
         return None
     if result.stop_reason == "finished" or (result.stop_reason == "check_failed" and gate.last is not None):
         return gate.last
-    return run_check(args.check, repo, time_left(args.check_timeout, end))
+    return run_check(args.check, repo, time_left(args.check_timeout, end), gate.hidden)
 
 
 def _extra(before: CheckRun, after: CheckRun | None, attempts: int, test_files: list[str]) -> dict:

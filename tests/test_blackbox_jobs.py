@@ -123,6 +123,14 @@ def test_a_check_that_leaves_a_background_process_is_not_a_hang(project):
     assert result["stop_reason"] == "nothing_to_fix" and not result["extra"]["check_before"]["timed_out"]
 
 
+def test_the_check_runs_without_the_key_and_the_configured_secrets(project, monkeypatch):
+    monkeypatch.setenv("DEPLOY_TOKEN", "t0ps3cret")
+    with StandIn([]) as server:
+        proc, result = fix(project, server, "--check", 'test -z "$ZAI_API_KEY$DEPLOY_TOKEN"',
+                           "-c", "tools.extra_env_remove=['ZAI_API_KEY', 'DEPLOY_TOKEN']")
+    assert proc.returncode == 0 and result["stop_reason"] == "nothing_to_fix", proc.stderr
+
+
 def test_a_hanging_check_is_killed_at_its_timeout_whole_process_group(project, tmp_path):
     pid_file = tmp_path / "check.pid"
     with StandIn(responder=lambda body: call("finish", summary="done")) as server:
