@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from tools.base import SECRET_ENV
+from tools.secretenv import SECRET_ENV
 
 FALLBACK_NAME = "glm-agent"
 FALLBACK_EMAIL = "glm-agent@localhost"
@@ -256,6 +256,8 @@ class GitGuard:
                 self._restage(committed)
                 head = new
             outcome.user_changes_included = mixed
+        if not changed and head == note["orig_head"] and self._drop_empty_branch(outcome.branch):
+            outcome.branch = note["orig_branch"]
         if head and head != note["orig_head"]:
             outcome.commit = head
             git.run("update-ref", git.ref_path(self.run_id, "end"), head)
@@ -267,6 +269,17 @@ class GitGuard:
                     user_changes_included=outcome.user_changes_included)
         write_note(git, note)
         return outcome
+
+    def _drop_empty_branch(self, current: str | None) -> bool:
+        """A run that changed nothing goes back to the starting branch (same commit: index and files untouched)
+        and deletes the work branch it created. False when that is not exactly the situation."""
+        git, note = self.git, self.note
+        orig, work, head = note["orig_branch"], note["work_branch"], note["orig_head"]
+        if not (note["created_branch"] and orig and head and current == work and git.rev(f"refs/heads/{orig}") == head):
+            return False
+        git.run("symbolic-ref", "HEAD", f"refs/heads/{orig}")
+        git.run("update-ref", "-d", f"refs/heads/{work}", head)
+        return True
 
     def _restage(self, paths: list[str]) -> None:
         """Re-apply what the user had staged in files the commit touched, so it stays staged (best effort)."""

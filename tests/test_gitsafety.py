@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent.gitsafety import GitGuard, GitSafetyError
+from agent.undo import undo
 
 
 def git(repo: Path, *args: str, check: bool = True) -> str:
@@ -135,11 +136,17 @@ def test_no_commit_leaves_changes_in_working_tree(repo):
     assert git(repo, "status", "--porcelain").strip() == "?? fix.py"
 
 
-def test_nothing_changed_means_no_commit(repo):
+def test_nothing_changed_means_no_commit_and_no_leftover_branch(repo):
+    (repo / "README.md").write_text("the user's edit\n")
+    (repo / "new.txt").write_text("untracked\n")
+    git(repo, "add", "new.txt")
     guard = GitGuard.begin(repo, "run-7", branch="work")
     outcome = guard.end("nothing", commit=True)
-    assert outcome.commit is None and outcome.files_changed == []
-    assert git(repo, "rev-parse", "work") == git(repo, "rev-parse", "main")
+    assert outcome.commit is None and outcome.files_changed == [] and outcome.branch == "main"
+    assert git(repo, "branch", "--show-current").strip() == "main" and "work" not in git(repo, "branch")
+    assert git(repo, "status", "--porcelain").splitlines() == [" M README.md", "A  new.txt"]
+    assert undo(repo, "run-7").startswith("Undid run run-7.")
+    assert (repo / "README.md").read_text() == "the user's edit\n"
 
 
 def test_identity_fallback_without_writing_user_config(tmp_path):

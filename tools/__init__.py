@@ -1,8 +1,17 @@
-"""The tools GLM acts through: file edits, search, shell and git, confined to one workspace."""
+"""The tools GLM acts through: file edits, search, shell and git, confined to one workspace.
+
+The names below load on first use, so importing one light submodule (tools.secretenv) stays cheap.
+"""
 from __future__ import annotations
 
-from tools.base import EndRun, ToolResult, ToolSettings
-from tools.registry import Toolset
-from tools.toolset import build_toolset
+import importlib
 
-__all__ = ["EndRun", "ToolResult", "ToolSettings", "Toolset", "build_toolset"]
+_EXPORTS = {"EndRun": "tools.base", "ToolResult": "tools.base", "ToolSettings": "tools.base",
+            "Toolset": "tools.registry", "build_toolset": "tools.toolset"}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'tools' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

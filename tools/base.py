@@ -5,8 +5,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-# Variables holding API keys: never in the environment of commands, hooks or git filters the run starts.
-SECRET_ENV = ("ZAI_API_KEY", "ZHIPUAI_API_KEY", "GLM_API_KEY", "OPENAI_API_KEY")
+from tools.secretenv import SECRET_ENV
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
 """git_status, git_diff, git_log and git_commit through gitpython, on the workspace's repository."""
 from __future__ import annotations
 
-import git
 from pydantic import Field, field_validator
 
 from tools.base import ToolError
@@ -114,6 +113,8 @@ class GitTools:
             return ""
 
     def _git(self, *args: str) -> str:
+        import git  # GitPython costs ~0.2 s to import; the first request needs no git tool
+
         try:
             return git.Git(str(self.ws.root)).execute(  # hooks and filters run too: blank the keys for them
                 ["git", *args], kill_after_timeout=GIT_TIMEOUT, strip_newline_in_stdout=True,

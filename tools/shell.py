@@ -87,10 +87,14 @@ class Shell:
         settings = self.ws.settings
         timeout = min(args.timeout, settings.bash_timeout_max)
         capped = f"[timeout capped at the maximum of {timeout}s]\n" if args.timeout > timeout else ""
-        proc = subprocess.Popen(
-            ["bash", "-c", args.command], cwd=self.ws.root, env=self._env(), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        try:
+            proc = subprocess.Popen(
+                ["bash", "-c", args.command], cwd=self.ws.root, env=self._env(), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        except OSError as exc:  # E2BIG: the system's limit on one argument is 128 KB
+            raise ToolError(f"the command could not be started ({exc.strerror}; it is {len(args.command):,} "
+                            "characters). Write long scripts to a file with write_file and run that.") from None
         capture = _Capture(settings.output_limit)
         started = time.monotonic()
         with proc:
