@@ -239,14 +239,16 @@ def test_destructive_commands_are_refused_and_nothing_is_touched(world):
     assert run.result["files_changed"] == [] and run.result["commit"] is None
 
 
-def test_what_the_guard_cannot_see_is_undone_by_glm_agent_undo(world):
+@pytest.mark.parametrize("flags", [["--no-commit"], []])
+def test_what_the_guard_cannot_see_is_undone_by_glm_agent_undo(world, flags):
     """A script, an interpreter or `git stash` + a later drop get past any parser: the snapshot brings it back."""
     script = "git stash -q; git reset -q --hard; git clean -fdq; echo 'vandalised' > README.md\n"
     turns = [calls(("write_file", {"path": "nuke.sh", "content": script}), ("bash", {"command": "bash nuke.sh"})),
              calls(("bash", {"command": "python3 -c \"import os; os.remove('debug.log.keep') if 0 else None\""}),
                    ("bash", {"command": "git stash list | wc -l; git status --short"}))]
-    run = run_agent(world, turns, "--no-commit")
+    run = run_agent(world, turns, *flags)
     assert (run.code, run.result["stop_reason"]) == (0, "finished"), run.stderr
+    assert (run.result["commit"] is None) == bool(flags)
     assert user_work(world.repo) != EXPECTED  # the damage happened
     undo = subprocess.run([sys.executable, "-m", "agent.cli", "undo", "--repo", str(world.repo)],
                           capture_output=True, text=True, timeout=60)
@@ -358,3 +360,12 @@ def test_ctrl_c_during_a_command_kills_it_its_children_and_escaped_daemons(world
     assert result["stop_reason"] == "interrupted"
     assert_no_process(f"sleep {tag}")
     assert user_work(world.repo) == EXPECTED
+
+
+def test_a_model_sending_only_garbage_stops_with_format_errors_and_exit_1(world):
+    garbage = calls(("read_file", "{'path': 'x'}"), ("bash", '{"command": "rm -rf ."'), ("nope", "{}"))
+    run = run_agent(world, [garbage, garbage, garbage])
+    assert (run.code, run.result["stop_reason"], run.result["steps"]) == (1, "format_errors", 3), run.stderr
+    assert all(is_error for _, _, is_error in run.results()) and len(run.results()) == 9
+    assert user_work(world.repo) == EXPECTED and git(world.repo, "branch", "--show-current").strip() == "main"
+    assert_outside_intact(world)
