@@ -11,6 +11,7 @@ import os
 import random
 import time
 from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -49,8 +50,10 @@ class GLMClient:
         self._sleep, self._on_retry = sleep, on_retry
         self.__key = _checked_key(os.environ.get("ZAI_API_KEY") or None if api_key is None else api_key)
         # Plain-http endpoints (stand-in, local vLLM) never use TLS: skip loading CA certificates (slow start-up).
+        # A proxy from the environment cannot reach this machine's loopback: never send loopback through it.
         self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=connect_timeout), transport=transport,
-                                  verify=not self.base_url.startswith("http://"))
+                                  verify=not self.base_url.startswith("http://"),
+                                  trust_env=not _is_loopback(self.base_url))
 
     def __repr__(self) -> str:
         key_state = "set" if self.__key else "none"
@@ -213,6 +216,11 @@ class GLMClient:
             raise errors.EmptyReplyError("HTTP 200 with no content, no tool calls and zero usage",
                                          code="empty", request_id=rid, hint=errors.HINT_EMPTY)
         return turn
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _checked_key(key: str | None) -> str:

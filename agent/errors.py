@@ -94,8 +94,8 @@ HINT_1113 = ("a Coding-Plan key on the general endpoint (or the reverse) gives 1
 HINT_AUTH = ("check ZAI_API_KEY: keys are tied to a region and plan (a z.ai key does not work on bigmodel.cn)")
 HINT_CONNECT = "is the server running and the base URL right? (--base-url, --endpoint; a proxy or firewall?)"
 HINT_TIMEOUT = "the server accepted the request but did not answer in time (model.timeout); busy or stuck?"
-HINT_URL = ("no chat-completions endpoint at this URL: the base URL ends before /chat/completions, "
-            "e.g. https://api.z.ai/api/paas/v4 or http://host:8000/v1")
+HINT_URL = ("no chat-completions endpoint at this URL (or only a redirect): check the base URL; it ends before "
+            "/chat/completions, e.g. https://api.z.ai/api/paas/v4 or http://host:8000/v1")
 HINT_EMPTY = "coding plan quota? the service answered 200 with nothing and zero usage"
 
 _HINTS = {
@@ -157,6 +157,6 @@ def make_error(status: int | None, code: str | None, message: str, request_id: s
     hint = _HINTS.get(code or "")
     if hint is None and cls is AuthenticationError:
         hint = HINT_AUTH
-    if hint is None and status in (404, 405):
+    if hint is None and status in (301, 302, 307, 308, 404, 405):
         hint = HINT_URL
     return cls(message or "no error message", code=code, status=status, request_id=request_id, hint=hint)

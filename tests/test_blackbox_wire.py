@@ -429,7 +429,9 @@ def test_no_usable_key_stops_before_touching_the_repo(repo, key, closed_port):
     assert not (repo / ".glm-agent").exists()
 
 
-def test_a_key_pasted_with_a_newline_still_works(repo):
+def test_a_key_pasted_with_a_newline_still_works_and_loopback_bypasses_proxies(repo, closed_port, monkeypatch):
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(var, f"http://127.0.0.1:{closed_port}")
     with StandIn([finish()], api_key=FAKE_KEY) as server:
         code, result, err = run_cli(repo, server.base_url, key=f" {FAKE_KEY}\n")
     assert code == 0, err
