@@ -225,10 +225,12 @@ def test_destructive_commands_are_refused_and_nothing_is_touched(world):
                 f"rm -f {sentinel}", f"echo pwned > {sentinel}", f"echo pwned >> ../outside/sentinel.txt",
                 f"date | tee {sentinel}", f"cp README.md {outside}/", f"mv tracked.txt {outside}/",
                 f"truncate -s 0 {sentinel}", "mv .git .git-old", "echo 'env > leak' > .git/hooks/pre-commit"]
-    run = run_agent(world, [calls(*[("bash", {"command": c}) for c in commands]),
+    commands += ["bash wipe.sh", "sh -e wipe.sh"]  # a script the model wrote is read and checked too
+    wipe = ("write_file", {"path": "wipe.sh", "content": "echo cleaning\ngit clean -fdx\n"})
+    run = run_agent(world, [calls(wipe, *[("bash", {"command": c}) for c in commands]),
                             calls(("git_status", {}), ("bash", {"command": "git stash list; git log --oneline"}))])
     assert (run.code, run.result["stop_reason"]) == (0, "finished"), run.stderr
-    results = run.results()
+    results = run.results()[1:]
     for command, (_, text, _) in zip(commands, results):
         assert refused(text), (command, text)
     status, listing = results[len(commands)][1], results[len(commands) + 1][1]
@@ -236,14 +238,15 @@ def test_destructive_commands_are_refused_and_nothing_is_touched(world):
     assert "user's files" in listing and "stash@" not in listing
     assert_outside_intact(world)
     assert user_work(world.repo) == EXPECTED
-    assert run.result["files_changed"] == [] and run.result["commit"] is None
+    assert run.result["files_changed"] == ["wipe.sh"]
 
 
 @pytest.mark.parametrize("flags", [["--no-commit"], []])
 def test_what_the_guard_cannot_see_is_undone_by_glm_agent_undo(world, flags):
     """A script, an interpreter or `git stash` + a later drop get past any parser: the snapshot brings it back."""
-    script = "git stash -q; git reset -q --hard; git clean -fdq; echo 'vandalised' > README.md\n"
-    turns = [calls(("write_file", {"path": "nuke.sh", "content": script}), ("bash", {"command": "bash nuke.sh"})),
+    script = ("import subprocess\nfor command in ('git stash -q', 'git reset -q --hard', 'git clean -fdq', "
+              "'echo vandalised > README.md'):\n    subprocess.run(command, shell=True)\n")
+    turns = [calls(("write_file", {"path": "nuke.py", "content": script}), ("bash", {"command": "python3 nuke.py"})),
              calls(("bash", {"command": "python3 -c \"import os; os.remove('debug.log.keep') if 0 else None\""}),
                    ("bash", {"command": "git stash list | wc -l; git status --short"}))]
     run = run_agent(world, turns, *flags)
@@ -254,7 +257,7 @@ def test_what_the_guard_cannot_see_is_undone_by_glm_agent_undo(world, flags):
                           capture_output=True, text=True, timeout=60)
     assert undo.returncode == 0, undo.stderr
     assert user_work(world.repo) == EXPECTED
-    assert (world.repo / "README.md").read_text() == "hello\n" and not (world.repo / "nuke.sh").exists()
+    assert (world.repo / "README.md").read_text() == "hello\n" and not (world.repo / "nuke.py").exists()
     assert git(world.repo, "branch", "--show-current").strip() == "main"
     assert_outside_intact(world)
 
@@ -286,10 +289,11 @@ def test_commands_cannot_hang_leak_the_key_or_outlive_the_run(world):
 def test_hooks_planted_by_a_command_never_see_the_key_and_user_changes_stay_uncommitted(world):
     spy = world.outside / "spy"
     hook = f"#!/bin/sh\nenv >> {spy}/$(basename $0).env\n"
-    plant = "".join(f"printf '%s' '{hook}' > .git/hooks/{name} && chmod +x .git/hooks/{name}\n"
-                    for name in ("pre-commit", "post-commit", "reference-transaction", "post-checkout"))
-    turns = [calls(("write_file", {"path": "plant.sh", "content": f"mkdir -p {spy}\n{plant}"}),  # a script: unseen
-                   ("bash", {"command": "sh plant.sh; rm plant.sh"})),
+    plant = (f"import os, pathlib\nos.makedirs({str(spy)!r})\n"
+             f"for name in ('pre-commit', 'post-commit', 'reference-transaction', 'post-checkout'):\n"
+             f"    hook = pathlib.Path('.git/hooks', name)\n    hook.write_text({hook!r})\n    hook.chmod(0o755)\n")
+    turns = [calls(("write_file", {"path": "plant.py", "content": plant}),  # an interpreter: unseen by the guard
+                   ("bash", {"command": "python3 plant.py; rm plant.py"})),
              calls(("write_file", {"path": "agent.txt", "content": "the agent's file\n"}),
                    ("git_commit", {"message": "agent commit"}))]
     run = run_agent(world, turns)

@@ -194,3 +194,13 @@ def test_allowed_git_commands_actually_run(repo):
     tools = build_toolset(repo)
     result = tools.dispatch("bash", json.dumps({"command": "git checkout -q -b work && git branch --show-current"}))
     assert not result.is_error and "work" in result.text
+
+
+def test_shell_scripts_in_the_repository_are_read_and_checked(root):
+    (root / "wipe.sh").write_text("echo cleaning\ngit clean -fdx\n")
+    (root / "build.sh").write_text("#!/usr/bin/env bash\nrm -rf build\n")
+    (root / "tool.py").write_text("#!/usr/bin/env python3\n# git reset --hard\n")
+    for command in ("bash wipe.sh", "sh -e wipe.sh", "./wipe.sh", "cd src && bash ../wipe.sh"):
+        assert check_command(command, root), command
+    for command in ("bash build.sh", "./build.sh", "./tool.py", "bash missing.sh"):
+        assert check_command(command, root) is None, command

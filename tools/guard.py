@@ -22,6 +22,9 @@ _WRAPPERS = {
     "setsid": set(), "ionice": {"-c", "-n", "-p"}, "xargs": {"-I", "-n", "-P", "-L", "-s", "-d", "-E", "-a",
     "--max-args", "--max-procs", "--replace", "--delimiter", "--arg-file", "--max-lines"},
 }
+SCRIPT_LIMIT = 256 * 1024  # shell scripts in the repository up to this size are checked line by line
+
+
 def check_command(command: str, root: Path) -> str | None:
     """A refusal message (why, and what to do instead) when the command would destroy work, else None."""
     return _check_line(command, Path(root).resolve(), Path(root).resolve(), depth=0)
@@ -62,7 +65,14 @@ def _check_words(words: list[str], root: Path, cwd: Path | None, depth: int, fro
         return _check_words(rest, root, cwd, depth, name == "xargs" or from_xargs)
     if name in _SHELLS:
         script = _shell_script(words[1:])
+        if script is None:  # `bash nuke.sh`: a script in the repository is read and checked
+            script = _script_file(next((w for w in words[1:] if not w.startswith("-")), ""), root, cwd)
         return None if script is None else _check_line(script, root, cwd, depth + 1)
+    if "/" in words[0]:  # `./nuke.sh`: checked when it is a shell script in the repository
+        script = _script_file(words[0], root, cwd) or "\0"
+        shebang = script.partition("\n")[0]
+        if "\0" not in script and (not shebang.startswith("#!") or os.path.basename(shebang.split()[-1]) in _SHELLS):
+            return _check_line(script, root, cwd, depth + 1)
     if name == "eval":
         return _check_line(" ".join(words[1:]), root, cwd, depth + 1)
     if name == "find":
@@ -99,6 +109,16 @@ def _skip_options(words: list[str], with_value: set[str]) -> list[str]:
         else:
             break
     return words[index:]
+
+
+def _script_file(word: str, root: Path, cwd: Path | None) -> str | None:
+    """The text of a script file inside the repository (None when absent, outside, or too big to check)."""
+    if not word or "$" in word or SUBST in word or word.startswith("~"):
+        return None
+    path = Path(os.path.realpath((cwd or root) / word))
+    if not path.is_relative_to(root) or not path.is_file() or path.stat().st_size > SCRIPT_LIMIT:
+        return None
+    return path.read_text(errors="replace")
 
 
 def _shell_script(args: list[str]) -> str | None:
