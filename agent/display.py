@@ -9,6 +9,9 @@ from agent.turn import Delta
 
 RESULT_LINES = 8
 RESULT_CHARS = 800
+# Model text and tool output are untrusted: their control characters (ESC sequences, \r) are shown as symbols
+# so they cannot restyle or rewrite the user's terminal.
+_CONTROLS = {**{c: chr(0x2400 + c) for c in range(32) if chr(c) not in "\n\t"}, 0x7F: "\u2421", 0x9B: "\u241b"}
 
 
 class HumanDisplay:
@@ -23,7 +26,7 @@ class HumanDisplay:
 
     def delta(self, delta: Delta) -> None:
         if delta.kind == "content" or (delta.kind == "reasoning" and self.show_reasoning):
-            text = delta.text if delta.kind == self._kind else delta.text.lstrip()
+            text = _safe(delta.text if delta.kind == self._kind else delta.text.lstrip())
             if not text:
                 return  # GLM often sends a bare "\n" of content beside tool calls
             if delta.kind != self._kind and self._streamed:
@@ -39,14 +42,14 @@ class HumanDisplay:
             self._streamed, self._kind = False, None
         elif kind == "response":
             if not self._streamed and (event.get("content") or "").strip():
-                self._write(event["content"].strip())
+                self._write(_safe(event["content"].strip()))
                 self._streamed = True
             if self._streamed:
                 self._write("\n")
         elif kind == "tool_call":
-            self._line(self._bold(f"→ {event['name']}") + " " + _preview(event["arguments"]))
+            self._line(self._bold(f"→ {_safe(event['name'])}") + " " + _safe(_preview(event["arguments"])))
         elif kind == "tool_result":
-            self._line(_trim(event["text"], "  ✗ " if event["is_error"] else "  │ "))
+            self._line(_trim(_safe(event["text"]), "  ✗ " if event["is_error"] else "  │ "))
         elif kind == "nudge":
             self._line(self._dim("(answer without a tool call: asking the model to continue or finish)"))
         elif kind == "warning":
@@ -59,19 +62,20 @@ class HumanDisplay:
         usage = result.usage
         prompt, cached = usage.get("prompt_tokens", 0), usage.get("cached_tokens", 0)
         share = f" ({100 * cached // prompt}% cached)" if prompt else ""
+        error, summary, files = _safe(result.error or ""), _safe(result.summary), _safe(", ".join(result.files_changed))
         lines = [
             "",
-            self._bold(f"stop: {result.stop_reason}") + (f" ({result.error})" if result.error else ""),
+            self._bold(f"stop: {result.stop_reason}") + (f" ({error})" if error else ""),
             f"steps: {result.steps}",
             f"tokens: {prompt:,} prompt{share} + {usage.get('completion_tokens', 0):,} completion",
             f"cost: ${result.cost_usd:.4f}",
-            f"files changed: {', '.join(result.files_changed) or 'none'}",
+            f"files changed: {files or 'none'}",
             f"commit: {result.commit or 'none'}" + (f" on {result.branch}" if result.branch else ""),
         ]
         if result.files_changed and not result.commit:
             lines.append("the changes are left uncommitted in the working tree")
-        if result.summary:
-            first, *rest = result.summary.strip().splitlines()
+        if summary.strip():
+            first, *rest = summary.strip().splitlines()
             lines.insert(2, "\n".join([f"summary: {first}", *(f"         {line}" if line else "" for line in rest)]))
         if result.run_dir:
             lines.append(f"record: {result.run_dir}")
@@ -89,6 +93,10 @@ class HumanDisplay:
 
     def _bold(self, text: str) -> str:
         return f"\x1b[1m{text}\x1b[0m" if self.color else text
+
+
+def _safe(text: str) -> str:
+    return text.translate(_CONTROLS)
 
 
 def _preview(arguments: str, limit: int = 160) -> str:

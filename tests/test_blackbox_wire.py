@@ -485,3 +485,15 @@ def test_doctor_without_a_key_wrong_address_and_silent_server(repo, closed_port,
     assert code == 3 and "timed out" in text and "no answer" in text
     code, text = doctor(repo, "-c", "model.dialect=grpc")
     assert code == 2 and "FAIL config" in text
+
+
+def test_human_output_never_passes_control_sequences_to_the_terminal(repo):
+    script = [Reply(content="Look: \x1b[2J\x1b]0;pwned\x07 done\r", tool_calls=[
+        ("bash", {"command": "printf 'out \\033[31mred\\033[0m\\r\\n'"})]), finish("bye \x1b[5m")]
+    with StandIn(script, api_key=FAKE_KEY) as server:
+        env = {**os.environ, "ZAI_API_KEY": FAKE_KEY}
+        proc = subprocess.run([sys.executable, "-m", "agent.cli", "run", "Show", "--repo", str(repo), "--base-url",
+                               server.base_url], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout and "\r" not in proc.stdout and "\x07" not in proc.stdout
+    assert "Look: ␛[2J" in proc.stdout and "summary: bye ␛[5m" in proc.stdout
