@@ -296,6 +296,7 @@ def test_errors_that_retrying_cannot_fix_end_the_run_at_once(repo, item, code, r
         sent = len(server.requests)
     assert (got, result["stop_reason"], sent) == (code, reason, 1), err
     assert needle in result["error"] and needle in err
+    assert json.loads((Path(result["run_dir"]) / "result.json").read_text()) == result
     assert (repo / "README.md").read_text() == "hello\nmy unsaved edit\n"
 
 
