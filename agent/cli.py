@@ -180,8 +180,12 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _display():
+    """The live display; it reports retries itself, so the client's own retry log stays quiet."""
+    import logging
+
     from agent.display import HumanDisplay
 
+    logging.getLogger("agent.client").setLevel(logging.ERROR)
     return HumanDisplay()
 
 

@@ -50,6 +50,11 @@ class HumanDisplay:
             self._line(self._bold(f"→ {_safe(event['name'])}") + " " + _safe(_preview(event["arguments"])))
         elif kind == "tool_result":
             self._line(_trim(_safe(event["text"]), "  ✗ " if event["is_error"] else "  │ "))
+        elif kind == "retry":  # what streamed before the failure is shown again from the start
+            if self._streamed:
+                self._write("\n")
+            self._streamed, self._kind = False, None
+            self._line(self._dim(f"(retrying in {event['delay_s']:g}s: {_safe(event['error'])})"))
         elif kind == "nudge":
             self._line(self._dim("(answer without a tool call: asking the model to continue or finish)"))
         elif kind == "warning":

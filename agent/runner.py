@@ -39,15 +39,32 @@ def run_job(job: Job, *, display: Any = None, model: Any = None) -> RunResult:
     A missing key (AuthenticationError) or an unguardable repository (GitSafetyError) raises before
     anything in the repository changes.
     """
-    client = model if model is not None else build_client(job.config)
+    events = _Events(display)
+    client = model if model is not None else build_client(job.config, on_retry=events.retry)
     try:
-        return _guarded(job, client, display)
+        return _guarded(job, client, events)
     finally:
         if model is None:
             client.close()
 
 
-def _guarded(job: Job, client: Any, display: Any) -> RunResult:
+class _Events:
+    """Where a run's events go: the record (once it exists) and the live display; also the client's retry hook."""
+
+    def __init__(self, display: Any):
+        self.display, self.recorder = display, None
+
+    def __call__(self, event: dict) -> None:
+        if self.recorder is not None:
+            self.recorder(event)
+        if self.display is not None:
+            self.display.event(event)
+
+    def retry(self, exc: Exception, delay: float) -> None:
+        self({"type": "retry", "error": str(exc), "delay_s": round(delay, 2)})
+
+
+def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
     from agent.gitsafety import GitGuard
 
     repo = Path(job.repo).resolve()
@@ -55,13 +72,13 @@ def _guarded(job: Job, client: Any, display: Any) -> RunResult:
     dirty = bool(_git(repo, "status", "--porcelain"))
     guard = GitGuard.begin(repo, run_id, branch=_branch_for(job, repo))
     secrets = [os.environ.get(k, "").strip() for k in SECRET_ENV]
-    recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
+    recorder = events.recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
     recorder({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
               "head": guard.note.get("orig_head"), "branch": guard.branch,
               "config": job.config.model_dump(mode="json")})
     result: RunResult | None = None
     try:
-        result = _run_agent(job, client, guard.git.root, repo, guard.branch, dirty, recorder, display)
+        result = _run_agent(job, client, guard.git.root, repo, guard.branch, dirty, events)
     finally:
         with _sigint_deferred():
             result = _finish(job, guard, recorder, result)
@@ -69,7 +86,7 @@ def _guarded(job: Job, client: Any, display: Any) -> RunResult:
 
 
 def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | None, dirty: bool,
-               recorder: Recorder, display: Any) -> RunResult:
+               events: _Events) -> RunResult:
     from prompts import render
     from tools import build_toolset
 
@@ -80,13 +97,8 @@ def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | N
              "files": sorted(p.name for p in root.iterdir() if p.name not in (".git", ".glm-agent"))[:60]}
     prompt = render(job.template, task=job.task, facts=facts,
                     agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes), **job.template_vars)
-
-    def on_event(event: dict) -> None:
-        recorder(event)
-        if display is not None:
-            display.event(event)
-
-    agent = Agent(client, toolset, config, on_event=on_event, on_delta=display.delta if display is not None else None)
+    display = events.display
+    agent = Agent(client, toolset, config, on_event=events, on_delta=display.delta if display is not None else None)
     with _hard_deadline(config.limits.timeout):
         return agent.run(job.task, prompt=prompt)
 
@@ -118,7 +130,7 @@ def _finish(job: Job, guard, recorder: Recorder, result: RunResult | None) -> Ru
     return result
 
 
-def build_client(config: Config):
+def build_client(config: Config, on_retry: Callable[[Exception, float], None] | None = None):
     """The GLM client for the configured endpoint; the key comes from ZAI_API_KEY."""
     from agent.client import GLMClient
 
@@ -126,7 +138,7 @@ def build_client(config: Config):
     return GLMClient(m.base_url, None, m.name, endpoint=m.endpoint, dialect=m.dialect, thinking=m.thinking,
                      tool_stream=m.tool_stream, temperature=m.temperature, top_p=m.top_p, max_tokens=m.max_tokens,
                      timeout=m.timeout, connect_timeout=m.connect_timeout, max_retries=m.max_retries,
-                     backoff=m.backoff, prices=m.prices)
+                     backoff=m.backoff, prices=m.prices, on_retry=on_retry)
 
 
 def agents_md(root: Path, workdir: Path, cap: int) -> list[dict]:

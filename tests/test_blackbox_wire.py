@@ -276,6 +276,8 @@ def test_transient_failures_are_retried_as_a_whole(repo):
     assert all(requests[2 * i] == requests[2 * i + 1] for i in range(len(faults))), "a retry resends the same body"
     assert sorted(p.name for p in repo.glob("?.txt")) == [f"{i}.txt" for i in range(len(faults))]
     assert err.count("retry 1/3") == len(faults)
+    events = [json.loads(line) for line in (Path(result["run_dir"]) / "trajectory.jsonl").read_text().splitlines()]
+    assert [e["delay_s"] for e in events if e["type"] == "retry"] == [0] * len(faults)
     audit([requests[2 * i + 1] for i in range(len(faults))] + [requests[-1]])
 
 
@@ -488,13 +490,14 @@ def test_doctor_without_a_key_wrong_address_and_silent_server(repo, closed_port,
     assert code == 2 and "FAIL config" in text
 
 
-def test_human_output_never_passes_control_sequences_to_the_terminal(repo):
-    script = [Reply(content="Look: \x1b[2J\x1b]0;pwned\x07 done\r", tool_calls=[
+def test_human_output_shows_retries_and_never_passes_control_sequences_to_the_terminal(repo):
+    script = [Fault.drop_mid_stream(), Reply(content="Look: \x1b[2J\x1b]0;pwned\x07 done\r", tool_calls=[
         ("bash", {"command": "printf 'out \\033[31mred\\033[0m\\r\\n'"})]), finish("bye \x1b[5m")]
     with StandIn(script, api_key=FAKE_KEY) as server:
         env = {**os.environ, "ZAI_API_KEY": FAKE_KEY}
         proc = subprocess.run([sys.executable, "-m", "agent.cli", "run", "Show", "--repo", str(repo), "--base-url",
-                               server.base_url], env=env, capture_output=True, text=True, timeout=60)
+                               server.base_url, *FAST], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "\x1b" not in proc.stdout and "\r" not in proc.stdout and "\x07" not in proc.stdout
     assert "Look: ␛[2J" in proc.stdout and "summary: bye ␛[5m" in proc.stdout
+    assert "\n(retrying in 0s: " in proc.stdout and "GLM request failed" not in proc.stderr
