@@ -312,12 +312,13 @@ def test_openai_dialect_on_v1_with_reasoning_and_standard_errors(repo):
     script = [openai_error(429, "Rate limit reached", "rate_limit_error", "rate_limit_exceeded"),
               Reply(reasoning="Write it.", tool_calls=[("write_file", json.loads(WRITE))]), finish()]
     with StandIn(script, api_key=FAKE_KEY) as server:
-        code, result, err = run_cli(repo, server.url_for("/v1"), "--dialect", "openai", "--no-thinking", *FAST)
+        code, result, err = run_cli(repo, server.url_for("/v1"), "--dialect", "openai", "--no-thinking", *FAST,
+                                    "-c", "model.temperature=0.6")
         requests = server.requests
     assert (code, result["steps"], len(requests)) == (0, 2, 3), err
     assert (repo / "hello.txt").read_text() == "hi\n"
     assert assistant(requests[2])["reasoning_content"] == "Write it."
-    assert all(r["chat_template_kwargs"] == {"enable_thinking": False} for r in requests)
+    assert all(r["chat_template_kwargs"] == {"enable_thinking": False} and r["temperature"] == 0.6 for r in requests)
     audit(requests, dialect="openai")
 
 
