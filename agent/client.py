@@ -213,6 +213,8 @@ class GLMClient:
                                                 "network_error)", code=reason, request_id=rid)
         if not (turn.content or "").strip() and not turn.tool_calls and not turn.reasoning_content \
                 and turn.usage.total_tokens == 0 and turn.usage.prompt_tokens == 0:
+            if reason is None:  # not even a finish_reason: the answer broke off before it began
+                raise errors.StreamInterruptedError("the answer was empty, without a finish_reason", request_id=rid)
             raise errors.EmptyReplyError("HTTP 200 with no content, no tool calls and zero usage",
                                          code="empty", request_id=rid, hint=errors.HINT_EMPTY)
         return turn

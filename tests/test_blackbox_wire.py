@@ -266,13 +266,13 @@ def test_a_conversation_of_quirky_answers_runs_to_the_finish(repo):
 
 def test_transient_failures_are_retried_as_a_whole(repo):
     faults = [Fault.http(429, "1302"), Fault.http(429, "1305"), Fault.http(500, "500"), Fault.drop_mid_stream(),
-              Fault.inband_error("1302"), Fault.malformed_frame()]
+              Fault.inband_error("1302"), Fault.malformed_frame(), Raw("data: [DONE]\n\n")]
     script = [item for i, fault in enumerate(faults)
               for item in (fault, call("write_file", path=f"{i}.txt", content="hi"))]
     with StandIn([*script, finish()], api_key=FAKE_KEY) as server:
         code, result, err = run_cli(repo, server.base_url, *FAST)
         requests = server.requests
-    assert (code, result["steps"], len(requests)) == (0, 7, 13), err
+    assert (code, result["steps"], len(requests)) == (0, 8, 15), err
     assert all(requests[2 * i] == requests[2 * i + 1] for i in range(len(faults))), "a retry resends the same body"
     assert sorted(p.name for p in repo.glob("?.txt")) == [f"{i}.txt" for i in range(len(faults))]
     assert err.count("retry 1/3") == len(faults)
