@@ -4,9 +4,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import signal
 import sys
 from pathlib import Path
+
+from agent import stopping
 
 EXTRA_COMMANDS = ("agent.doctor", "agent.fixjob", "agent.batch", "agent.undo")
 EXIT_OK, EXIT_STOPPED, EXIT_USAGE, EXIT_API, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    signal.signal(signal.SIGTERM, _terminate)  # CI cancellation: take the same clean path as Ctrl-C
+    stopping.install()
     try:
         return args.handler(args)
     except KeyboardInterrupt:
@@ -199,10 +200,6 @@ def _error_exit_code(exc: Exception) -> int | None:
     if names & {"ConfigError", "GitSafetyError", "UndoError", "ReplayError", "UsageError"}:
         return EXIT_USAGE
     return None
-
-
-def _terminate(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

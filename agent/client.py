@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from agent import errors
-from agent.endpoints import COMPLETIONS, DIALECTS, ENDPOINTS, resolve_base_url  # noqa: F401 (re-exported)
+from agent.endpoints import COMPLETIONS, DIALECTS, resolve_base_url
 from agent.errors import GLMError
 from agent.glmxml import parse_leaked_calls
 from agent.pricing import cost_usd

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
+from agent import stopping
 from agent.config import Config
 from agent.loop import Agent, Deadline, RunResult
 from agent.records import RUNS_DIR, Recorder, new_run_id, slugify
@@ -80,7 +81,7 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
     try:
         result = _run_agent(job, client, guard.git.root, repo, guard.branch, dirty, events)
     finally:
-        with _sigint_deferred():
+        with stopping.deferred():
             result = _finish(job, guard, recorder, result)
     return result
 
@@ -180,21 +181,6 @@ def _relative(path: Path, root: Path) -> str:
         return str(path.resolve().relative_to(root.resolve())) or "."
     except ValueError:
         return str(path)
-
-
-@contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Ctrl-C (or a CI's SIGTERM) during the final commit and result write would leave a half-finished end:
-    ignore both briefly."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 @contextmanager

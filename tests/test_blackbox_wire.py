@@ -362,7 +362,7 @@ def recorded(repo: Path, needle: str) -> bool:
 MARKER = f"glm-agent-blackbox-{os.getpid()}"
 INTERRUPTS = {
     "sigint-while-streaming": (signal.SIGINT, dict(chunk_delay=0.1), [Reply(content="word " * 300)], "response", ()),
-    "sigterm-while-streaming": (signal.SIGTERM, dict(chunk_delay=0.1), [Reply(content="word " * 300)], "response", ()),
+    "sighup-while-streaming": (signal.SIGHUP, dict(chunk_delay=0.1), [Reply(content="word " * 300)], "response", ()),
     "sigterm-in-a-command": (signal.SIGTERM, {}, [call("bash", command=f"sleep 60; echo {MARKER} > late.txt")],
                              "tool_call", ()),
     "sigint-in-retry-backoff": (signal.SIGINT, {}, [Fault.http(429, "1302")], "request",
