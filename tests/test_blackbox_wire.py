@@ -264,13 +264,14 @@ def test_a_conversation_of_quirky_answers_runs_to_the_finish(repo):
     audit(requests)
 
 
-def test_transient_failures_are_retried_as_a_whole(repo):
+@pytest.mark.parametrize("mode", ["--stream", "--no-stream"])
+def test_transient_failures_are_retried_as_a_whole(repo, mode):
     faults = [Fault.http(429, "1302"), Fault.http(429, "1305"), Fault.http(500, "500"), Fault.drop_mid_stream(),
               Fault.inband_error("1302"), Fault.malformed_frame(), Raw("data: [DONE]\n\n")]
     script = [item for i, fault in enumerate(faults)
               for item in (fault, call("write_file", path=f"{i}.txt", content="hi"))]
     with StandIn([*script, finish()], api_key=FAKE_KEY) as server:
-        code, result, err = run_cli(repo, server.base_url, *FAST)
+        code, result, err = run_cli(repo, server.base_url, mode, *FAST)
         requests = server.requests
     assert (code, result["steps"], len(requests)) == (0, 8, 15), err
     assert all(requests[2 * i] == requests[2 * i + 1] for i in range(len(faults))), "a retry resends the same body"
@@ -278,7 +279,7 @@ def test_transient_failures_are_retried_as_a_whole(repo):
     assert err.count("retry 1/3") == len(faults)
     events = [json.loads(line) for line in (Path(result["run_dir"]) / "trajectory.jsonl").read_text().splitlines()]
     assert [e["delay_s"] for e in events if e["type"] == "retry"] == [0] * len(faults)
-    audit([requests[2 * i + 1] for i in range(len(faults))] + [requests[-1]])
+    audit([requests[2 * i + 1] for i in range(len(faults))] + [requests[-1]], stream=mode == "--stream")
 
 
 @pytest.mark.parametrize("item,code,reason,needle", [
