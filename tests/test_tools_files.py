@@ -297,3 +297,25 @@ def test_undo_keeps_fewer_levels_of_huge_files(repo, tools, monkeypatch):
     assert not call(tools, "undo_edit", path="huge.txt").is_error
     assert (repo / "huge.txt").read_text() == "b" * 80 + "\n"
     assert call(tools, "undo_edit", path="huge.txt").is_error
+
+
+def test_ctrl_c_right_after_the_temporary_file_is_created_leaves_no_trace(tmp_path, monkeypatch):
+    """The signal is held until the write is complete, then delivered: new content, no temporary file."""
+    import signal
+    import tempfile
+
+    from tools import workspace
+
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp_then_ctrl_c(*args, **kwargs):
+        made = real_mkstemp(*args, **kwargs)
+        signal.raise_signal(signal.SIGINT)
+        return made
+
+    monkeypatch.setattr(workspace.tempfile, "mkstemp", mkstemp_then_ctrl_c)
+    target = tmp_path / "f.txt"
+    target.write_text("old\n")
+    with pytest.raises(KeyboardInterrupt):
+        workspace.atomic_write(target, b"new\n")
+    assert target.read_text() == "new\n" and [p.name for p in tmp_path.iterdir()] == ["f.txt"]
