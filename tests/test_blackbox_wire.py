@@ -11,7 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -348,8 +348,6 @@ def start_cli(repo: Path, base_url: str, *extra: str) -> subprocess.Popen:
 
 
 def wait_until(predicate, timeout: float = 30) -> None:
-    import time
-
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out waiting for the run"
@@ -361,32 +359,28 @@ def recorded(repo: Path, needle: str) -> bool:
 
 
 MARKER = f"glm-agent-blackbox-{os.getpid()}"
-INTERRUPTS = {
-    "sigint-while-streaming": (signal.SIGINT, dict(chunk_delay=0.1), [Reply(content="word " * 300)], "response", ()),
-    "sighup-while-streaming": (signal.SIGHUP, dict(chunk_delay=0.1), [Reply(content="word " * 300)], "response", ()),
+LONG = Reply(content="word " * 300)
+BACKOFF = ("-c", "model.backoff=[60,60]")
+INTERRUPTS = {  # signal, stand-in options, script after a first write, trajectory text that says "now", flags
+    "sigint-while-streaming": (signal.SIGINT, {"chunk_delay": 0.1}, [LONG], '"step": 2', ()),
+    "sighup-while-streaming": (signal.SIGHUP, {"chunk_delay": 0.1}, [LONG], '"step": 2', ()),
     "sigterm-in-a-command": (signal.SIGTERM, {}, [call("bash", command=f"sleep 60; echo {MARKER} > late.txt")],
-                             "tool_call", ()),
-    "sigint-in-retry-backoff": (signal.SIGINT, {}, [Fault.http(429, "1302")], "request",
-                                ("-c", "model.backoff=[60,60]")),
-    "sigterm-in-retry-backoff": (signal.SIGTERM, {}, [Fault.http(429, "1305")], "request",
-                                 ("-c", "model.backoff=[60,60]")),
+                             '"name": "bash"', ()),
+    "sigint-in-retry-backoff": (signal.SIGINT, {}, [Fault.http(429, "1302")], '"type": "retry"', BACKOFF),
+    "sigterm-in-retry-backoff": (signal.SIGTERM, {}, [Fault.http(429, "1305")], '"type": "retry"', BACKOFF),
 }
 
 
-@pytest.mark.parametrize("sig,options,script,waits_for,extra", INTERRUPTS.values(), ids=INTERRUPTS.keys())
-def test_interrupted_run_exits_130_with_a_complete_record_and_the_users_work(repo, sig, options, script,
-                                                                             waits_for, extra):
-    import time
-
+@pytest.mark.parametrize("sig,options,script,now,extra", INTERRUPTS.values(), ids=INTERRUPTS.keys())
+def test_interrupted_run_exits_130_with_a_complete_record_and_the_users_work(repo, sig, options, script, now,
+                                                                             extra):
     (repo / "README.md").write_text("hello\nmy unsaved edit\n")
     (repo / "notes.txt").write_text("untracked notes\n")
     with StandIn([call("write_file", path="hello.txt", content="hi\n"), *script], api_key=FAKE_KEY,
                  **options) as server:
         proc = start_cli(repo, server.base_url, *extra)
-        wait_until(lambda: len(server.requests) >= 2 and recorded(repo, f'"step": 2'))
-        if waits_for == "tool_call":
-            wait_until(lambda: recorded(repo, '"name": "bash"'))
-        time.sleep(0.5)
+        wait_until(lambda: recorded(repo, now))
+        time.sleep(0.3)
         started = time.monotonic()
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
@@ -450,8 +444,6 @@ def test_connection_refused_is_an_api_error_after_bounded_retries(repo, closed_p
 
 
 def test_a_server_that_never_answers_hits_the_request_timeout(repo, silent_url):
-    import time
-
     started = time.monotonic()
     code, result, err = run_cli(repo, silent_url, *FAST, "-c", "model.timeout=1", "-c", "model.max_retries=1",
                                 timeout=30)
