@@ -327,9 +327,7 @@ def test_openai_dialect_on_v1_with_reasoning_and_standard_errors(repo):
     (openai_error(401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key"), 3, "api_error"),
     (openai_error(400, "This model's maximum context length is 131072 tokens. However, you requested 140000 "
                        "tokens.", "BadRequestError", 400), 1, "context_exhausted"),
-    (Raw(json.dumps({"object": "error", "message": "The model `glm-4.6` does not exist.", "type": "NotFoundError",
-                     "param": None, "code": 404}), status=404), 3, "api_error"),
-], ids=["401", "context-length", "vllm-404"])
+], ids=["401", "context-length"])
 def test_openai_dialect_errors_end_the_run(repo, raw, code, reason):
     with StandIn([raw], api_key=FAKE_KEY) as server:
         got, result, err = run_cli(repo, server.url_for("/v1"), "--dialect", "openai", *FAST)
