@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, ValidationError, field_validator
 
 from tools.base import ToolSettings
 
@@ -46,6 +47,14 @@ class ModelSettings(_Section):
         (1.0, 30.0), description="retry wait (base, cap) in seconds: doubling from base, capped, with jitter")
     prices: Optional[dict[str, dict[str, float]]] = Field(
         None, description="USD per million tokens by model: {input, cached_input, output}; overrides the list prices")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not re.match(r"https?://[^/\s]+", value):
+            raise ValueError(f"must start with http:// or https:// and a host, e.g. http://localhost:8000/v1 "
+                             f"(got {value!r})")
+        return value
 
 
 class Limits(_Section):

@@ -434,6 +434,12 @@ def test_a_key_pasted_with_a_newline_still_works_and_loopback_bypasses_proxies(r
     assert code == 0, err
 
 
+def test_a_base_url_without_a_scheme_is_a_usage_error_before_anything_changes(repo):
+    code, result, err = run_cli(repo, "localhost:8000/v1")
+    assert (code, result) == (2, None) and "model.base_url" in err and "Traceback" not in err
+    assert not (repo / ".glm-agent").exists()
+
+
 def test_connection_refused_is_an_api_error_after_bounded_retries(repo, closed_port):
     url = f"http://127.0.0.1:{closed_port}/api/paas/v4"
     code, result, err = run_cli(repo, url, *FAST, "-c", "model.max_retries=2", timeout=30)
