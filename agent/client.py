@@ -121,6 +121,9 @@ class GLMClient:
         except httpx.ConnectError as exc:
             raise self._redacted(errors.NetworkError, f"cannot connect to {self.base_url}: {exc}", builder,
                                  hint=errors.HINT_CONNECT) from None
+        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as exc:  # retrying won't help
+            raise self._redacted(errors.BadRequestError, f"request not sent to {self.base_url}: {exc}", builder,
+                                 hint=errors.HINT_URL) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.DecodingError) as exc:
             raise self._redacted(errors.StreamInterruptedError, f"connection broke off: {exc}", builder) from None
         except httpx.TransportError as exc:
