@@ -163,3 +163,11 @@ def test_backoff_is_capped():
         with pytest.raises(e.ServerError):
             make(server, sleeps, max_retries=6, backoff=(1.0, 4.0)).complete(USER)
     assert len(sleeps) == 6 and all(d <= 4.0 for d in sleeps) and sleeps[-1] >= 2.0
+
+
+def test_a_url_httpx_cannot_send_to_fails_at_once_with_the_base_url_hint():
+    waits: list[float] = []
+    with GLMClient("ftp://127.0.0.1/api/paas/v4", api_key="test-key-123456", sleep=waits.append) as client:
+        with pytest.raises(e.BadRequestError) as info:
+            client.complete([{"role": "user", "content": "hi"}])
+    assert waits == [] and "base URL" in info.value.hint
