@@ -125,7 +125,8 @@ class Git:
         args = ["commit-tree", "--no-gpg-sign", tree]
         for parent in parents:
             args += ["-p", parent]
-        return self.run(*args, "-m", message, env=self.identity_env())
+        # on stdin: a model's summary may be longer than one argument may be (128 KB) or hold NUL bytes
+        return self.run(*args, "-F", "-", env=self.identity_env(), input=message.replace("\0", ""))
 
     def tree_of(self, rev: str | None) -> str:
         return self.run("rev-parse", rev + "^{tree}") if rev else self.empty_tree()

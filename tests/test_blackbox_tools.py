@@ -73,9 +73,9 @@ def calls(*pairs) -> Reply:
     return Reply(tool_calls=list(pairs))
 
 
-def run_agent(world: World, turns: list, *flags: str, timeout: float = 90) -> Run:
-    """`glm-agent run` against a stand-in serving `turns` (a finish is appended)."""
-    script = [*turns, calls(("finish", {"summary": "hostile run over"}))]
+def run_agent(world: World, turns: list, *flags: str, timeout: float = 90, summary: str = "hostile run over") -> Run:
+    """`glm-agent run` against a stand-in serving `turns` (a finish with `summary` is appended)."""
+    script = [*turns, calls(("finish", {"summary": summary}))]
     env = {**os.environ, "ZAI_API_KEY": FAKE_KEY}
     with StandIn(script) as server:
         proc = subprocess.run(
@@ -175,7 +175,7 @@ def test_file_tools_stay_inside_the_repo_and_refuse_model_mistakes(world):
     ]
     many = calls(*[("read_file", {"path": "README.md", "limit": n}) for n in range(1, 31)])
     turns = [calls(*escapes[:16]), calls(*escapes[16:]), calls(*malformed), calls(leaked_xml, *edits), many]
-    run = run_agent(world, turns)
+    run = run_agent(world, turns, summary="s" * 150_000 + "\0 a summary too long for one argument, with a NUL")
 
     assert (run.code, run.result["stop_reason"]) == (0, "finished"), run.stderr
     results = run.results()
@@ -202,6 +202,7 @@ def test_file_tools_stay_inside_the_repo_and_refuse_model_mistakes(world):
     state = user_work(world.repo)  # the agent's edit of the user's staged file is committed with the user's change
     assert state == {**EXPECTED, "staged.txt": "staged by the user!\n", "index:staged.txt": "staged by the user!\n"}
     assert run.result["files_changed"] and "tracked.txt" not in run.result["files_changed"]
+    assert git(world.repo, "log", "-1", "--format=%B", run.result["commit"]).strip().endswith("with a NUL")
 
 
 DESTRUCTIVE = [  # issue 3's forms, hidden behind operators and wrappers, and the evasions a parser can see through
