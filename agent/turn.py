@@ -41,13 +41,25 @@ class ToolCall:
     arguments: str
 
     def to_wire(self) -> dict:
-        """The call as it must be replayed: GLM rejects a history whose arguments are not a JSON string."""
-        arguments = self.arguments
+        """The call as it must be replayed: GLM rejects a history whose arguments are not a JSON object string."""
+        return {"id": self.id, "type": "function",
+                "function": {"name": self.name, "arguments": _replayable(self.arguments)}}
+
+
+def _replayable(arguments: str) -> str:
+    """Valid object JSON verbatim (byte-stable for the prefix cache); else the leading object GLM may have
+    repeated or followed with junk (the one the tools ran), compacted; else "{}" (e.g. cut off by `length`)."""
+    try:
+        if isinstance(json.loads(arguments), dict):
+            return arguments
+    except ValueError:
         try:
-            json.loads(arguments)
+            value, _ = json.JSONDecoder().raw_decode(arguments.lstrip())
         except ValueError:
-            arguments = "{}"
-        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": arguments}}
+            return "{}"
+        if isinstance(value, dict):
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return "{}"
 
 
 @dataclass
