@@ -24,15 +24,26 @@ class UsageError(Exception):
 
 
 def fix(args: argparse.Namespace) -> int:
-    from agent.cli import config_from_args, report
+    from agent.cli import config_from_args
     from agent.gitsafety import open_repo
-    from agent.loop import RunResult
-    from agent.records import new_run_id
-    from agent.runner import Job, run_job
+    from agent.runner import build_client
 
     config = config_from_args(args)
     repo = args.repo.resolve()
     open_repo(repo)  # not a git checkout: a usage error before the check runs
+    client = build_client(config)  # no key: an error now, not after a long first check
+    try:
+        return _fix(args, config, repo, client)
+    finally:
+        client.close()
+
+
+def _fix(args: argparse.Namespace, config, repo: Path, client) -> int:
+    from agent.cli import report
+    from agent.loop import RunResult
+    from agent.records import new_run_id
+    from agent.runner import Job, run_job
+
     end = time.monotonic() + config.limits.timeout if config.limits.timeout else None
     hidden = config.tools.extra_env_remove
     before = run_check(args.check, repo, time_left(args.check_timeout, end), hidden)
@@ -56,7 +67,7 @@ def fix(args: argparse.Namespace) -> int:
               template_vars={"check": vars(before), "protected": protected, "max_attempts": args.max_attempts},
               finish_gate=gate, protected=protected, branch=_branch(args, config), run_id=run_id)
     display = None if args.json else _display()
-    result = run_job(job, display=display)
+    result = run_job(job, display=display, model=client)
     after = _check_after(result, gate, args, repo, end)
     extra = _extra(before, after, gate.attempts, _test_files(result.files_changed))
     result = result.model_copy(update={"extra": {**result.extra, **extra}})

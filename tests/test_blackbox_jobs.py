@@ -179,6 +179,14 @@ def test_fix_outside_a_repository_is_a_usage_error(tmp_path, monkeypatch):
         assert "not a directory" in proc.stderr or "not inside a git repository" in proc.stderr
 
 
+def test_a_missing_key_stops_fix_before_the_check_runs(project, tmp_path, monkeypatch):
+    monkeypatch.delenv("ZAI_API_KEY")
+    marker = tmp_path / "check-ran"
+    proc = glm_agent("fix", "--check", f"touch {marker}; false", "--repo", str(project), "--json")
+    assert proc.returncode == 3 and "ZAI_API_KEY" in proc.stderr and proc.stdout == ""
+    assert not marker.exists()
+
+
 def test_summary_md_that_cannot_be_written_does_not_change_the_outcome(project, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
