@@ -22,6 +22,7 @@ from typing import Optional, TextIO
 from agent.batchfile import (BatchError, Task, end_with_newline, is_url, keep_out_of_repos, load_tasks,
                              read_results)
 from agent.batchview import Progress, summary_table
+from agent.config import load_config
 
 KILL_GRACE_S = 5.0
 CHILD = [sys.executable, "-m", "agent.cli"]
@@ -233,6 +234,7 @@ def _main(args: argparse.Namespace) -> int:
     if args.workers < 1 or args.task_timeout <= 0:
         raise BatchError("--workers must be at least 1 and --task-timeout positive")
     tasks = load_tasks(args.tasks)
+    load_config(None, args.overrides, args.config)  # a bad -c or --config fails here, not as N crashed tasks
     out = (args.out or Path(f"{args.tasks.stem}-batch")).resolve()
     previous = read_results(out)
     if previous and not args.resume:

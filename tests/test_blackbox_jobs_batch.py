@@ -169,3 +169,12 @@ def test_the_default_out_inside_the_repo_stays_out_of_its_git_status(repo, monke
     assert proc.returncode == 0, proc.stderr
     assert (repo / "tasks-batch" / "work" / "a" / "a.txt").is_file()
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == "?? tasks.jsonl"
+
+
+def test_a_bad_config_override_fails_the_batch_up_front(tmp_path):
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(json.dumps({"id": "a", "repo": ".", "task": "x"}) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "batch", str(tasks), "--out", str(tmp_path / "out"),
+                           "-c", "limits.max_steps=many"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "max_steps" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
