@@ -245,7 +245,7 @@ class GitGuard:
         start_tree = git.tree_of(git.ref_path(self.run_id, "worktree"))
         current_tree = git.worktree_tree()
         changed = git.changed(start_tree, current_tree)
-        outcome = GitOutcome(commit=None, branch=_current_branch(git), files_changed=changed)
+        outcome = GitOutcome(commit=None, branch=_current_branch(git), files_changed=[_shown(p) for p in changed])
         head = git.rev("HEAD")
         if commit and changed:
             tree, mixed = self._agent_tree(current_tree, changed)
@@ -256,7 +256,7 @@ class GitGuard:
                 git.set_index_entries(new, committed)
                 self._restage(committed)
                 head = new
-            outcome.user_changes_included = mixed
+            outcome.user_changes_included = [_shown(p) for p in mixed]
         if not changed and head == note["orig_head"] and self._drop_empty_branch(outcome.branch):
             outcome.branch = note["orig_branch"]
         if head and head != note["orig_head"]:
@@ -308,6 +308,11 @@ class GitGuard:
                 if not git.ok("apply", "--cached", "-R", "--whitespace=nowarn", "-", env=env, input=patch):
                     mixed.append(path)
             return git.run("write-tree", env=env), mixed
+
+
+def _shown(path: str) -> str:
+    """A path git printed, as text any JSON or terminal accepts (bytes that are not UTF-8 become U+FFFD)."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _current_branch(git: Git) -> str | None:

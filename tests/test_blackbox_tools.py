@@ -271,8 +271,11 @@ def test_commands_cannot_hang_leak_the_key_or_outlive_the_run(world):
         (f"for i in $(seq 20); do sleep {tag}5 & done; wait", 1),
         ("head -c 10000000 /dev/zero | tr '\\0' a", 3), ("head -c 4000 /dev/urandom", 3),
         ("echo key=[$ZAI_API_KEY] && env | grep -c API_KEY", 3), ("echo " + "x" * 200_000, 3),
+        ("touch $'\\xff.txt' $'new\\nline.txt' && touch -- -rf && mkfifo fifo", 3),  # names git prints oddly
     ]
-    run = run_agent(world, [calls(*[("bash", {"command": c, "timeout": t}) for c, t in commands])])
+    lone_surrogate = '{"path": "\\udcff.txt", "content": "x"}'
+    run = run_agent(world, [calls(*[("bash", {"command": c, "timeout": t}) for c, t in commands],
+                                  ("write_file", lone_surrogate))])
     assert (run.code, run.result["stop_reason"]) == (0, "finished"), run.stderr
     texts = dict(zip([c for c, _ in commands], [text for _, text, _ in run.results()]))
     assert texts["cat"].endswith("[exit code 0]") and "got:" in texts["read line; echo got:$line"]
@@ -282,6 +285,8 @@ def test_commands_cannot_hang_leak_the_key_or_outlive_the_run(world):
     assert len(big) < 40_000 and "bytes of output omitted" in big
     assert texts["echo key=[$ZAI_API_KEY] && env | grep -c API_KEY"].startswith("key=[]\n0")
     assert texts["echo " + "x" * 200_000].startswith("Error: the command could not be started (Argument list too long")
+    assert run.results()[-2][1].startswith("Error: path is not valid Unicode")
+    assert sorted(run.result["files_changed"]) == ["-rf", "new\nline.txt", "\ufffd.txt"]
     assert_no_process(f"sleep {tag}")
     assert_outside_intact(world)
     assert user_work(world.repo) == EXPECTED

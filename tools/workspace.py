@@ -31,7 +31,11 @@ class Workspace:
             raise ToolError("path is empty; give a path relative to the repository root, e.g. 'src/app.py'.")
         if "\x00" in text:
             raise ToolError("path contains a NUL byte.")
-        if len(text.encode("utf-8", "surrogateescape")) > PATH_MAX:
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:  # a lone surrogate escape from JSON ("\udcff")
+            raise ToolError("path is not valid Unicode text; name files with ordinary characters.") from None
+        if size > PATH_MAX:
             raise ToolError(f"path is {len(text):,} characters long; no file path is longer than {PATH_MAX} bytes.")
         if text.startswith("~"):
             raise ToolError(f"'{text}': '~' is not expanded; give a path inside the repository {self.root}.")
