@@ -258,7 +258,7 @@ def test_non_utf8_file_and_name_with_user_and_agent_edits(repo):
 
     outcome = guard.end("agent edit", commit=True)
 
-    assert outcome.files_changed == [latin] and outcome.user_changes_included == []
+    assert outcome.files_changed == ["caf\ufffd.txt"] and outcome.user_changes_included == []  # shown as JSON-safe text
     committed = subprocess.run(["git", "cat-file", "blob", f"{outcome.commit}:{latin}"], cwd=repo,
                                capture_output=True, check=True).stdout
     assert b"ligne 19 (agent) \xe9t\xe9" in committed and b"(user)" not in committed
