@@ -109,7 +109,8 @@ def _check_after(result, gate: FixGate, args, repo: Path, end: float | None) -> 
         return None
     if result.stop_reason == "finished" or (result.stop_reason == "check_failed" and gate.last is not None):
         return gate.last
-    return run_check(args.check, repo, time_left(args.check_timeout, end), gate.hidden)
+    left = time_left(args.check_timeout, end)
+    return run_check(args.check, repo, left, gate.hidden) if left > 0 else None  # None: not confirmed, exit 4
 
 
 def _extra(before: CheckRun, after: CheckRun | None, attempts: int, test_files: list[str]) -> dict:
@@ -186,7 +187,8 @@ def markdown(result, before: CheckRun, after: CheckRun | None, diffstat: str) ->
     """The summary for a PR comment or $GITHUB_STEP_SUMMARY: what failed, what changed, check result, cost."""
     passed = after is not None and after.passed
     title = ("nothing to fix" if result.stop_reason == "nothing_to_fix"
-             else "check fixed" if passed and result.stop_reason == "finished" else "check still failing")
+             else "check fixed" if passed and result.stop_reason == "finished"
+             else "check not rerun" if after is None else "check still failing")
     extra = result.extra
     lines = [f"## glm-agent fix: {title}", "", f"Check: `{before.command}`", "",
              "| | exit code | duration |", "|---|---|---|",
