@@ -215,7 +215,7 @@ DESTRUCTIVE = [  # issue 3's forms, hidden behind operators and wrappers, and th
     "find . -delete", "find . -type f -delete", "find .. -name '*.txt' -delete", "find . -exec rm -rf {} +",
     "git checkout -f main", "git switch --discard-changes main", "git reset --merge", "git update-ref -d refs/heads/main",
     "git reflog expire --expire=now --all", "git gc --prune=now", "git filter-branch -f --tree-filter true HEAD",
-    "git -c alias.wipe='reset --hard' wipe", "git rm -rf .", "git branch -f main HEAD~1",
+    "git -c alias.wipe='reset --hard' wipe", "git rm -rf .", "git branch -f main HEAD~1", "kill -9 $PPID",
 ]
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 import pytest
 
@@ -204,3 +206,16 @@ def test_shell_scripts_in_the_repository_are_read_and_checked(root):
         assert check_command(command, root), command
     for command in ("bash build.sh", "./build.sh", "./tool.py", "bash missing.sh"):
         assert check_command(command, root) is None, command
+
+
+@pytest.mark.parametrize("command", ["kill -9 $PPID", "kill -s KILL ${{PPID}}", "kill -9 -1", "kill -- -1",
+                                     "pkill -u root", "killall -u root", "pkill -9 -f {cmdline}", "kill {pid}"])
+def test_kills_of_the_agent_itself_or_of_everything_are_refused(root, command):
+    cmdline = os.path.basename(sys.executable)
+    assert check_command(command.format(cmdline=cmdline, pid=os.getpid()), root)
+
+
+@pytest.mark.parametrize("command", ["kill 12345", "kill -HUP 12345", "kill -1 12345", "kill %1",
+                                     "pkill -f 'http.server 8000'", "killall no-such-program"])
+def test_kills_of_other_processes_are_allowed(root, command):
+    assert check_command(command, root) is None

@@ -7,6 +7,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from tools.gitguard import check_git
+from tools.killguard import check_kill, is_killer
 from tools.pathguard import broad, check_redirect, check_rm, check_writer, is_writer
 from tools.shellsyntax import SUBST, extract_substitutions, segments
 from tools.workspace import RECORDS_DIR
@@ -83,6 +84,8 @@ def _check_words(words: list[str], root: Path, cwd: Path | None, depth: int, fro
         return check_rm(words[1:], root, cwd, from_xargs)
     if is_writer(name):
         return check_writer(name, words[1:], root, cwd)
+    if is_killer(name):
+        return check_kill(name, words[1:])
     if "$" in name or SUBST in name:  # `$(echo git) reset --hard`, `$G clean -f`: judged as if it were git or rm
         return check_git(words[1:], cwd, from_xargs) or check_rm(words[1:], root, cwd, from_xargs)
     return None
