@@ -379,3 +379,17 @@ def test_a_model_sending_only_garbage_stops_with_format_errors_and_exit_1(world)
     assert all(is_error for _, _, is_error in run.results()) and len(run.results()) == 9
     assert user_work(world.repo) == EXPECTED and git(world.repo, "branch", "--show-current").strip() == "main"
     assert_outside_intact(world)
+
+
+def test_committing_everything_explicitly_still_leaves_the_users_work_restorable(world):
+    turns = [calls(("write_file", {"path": "agent.txt", "content": "x\n"}),
+                   ("git_commit", {"message": "everything", "paths": ["."]}),
+                   ("bash", {"command": "git commit -qam 'and again' --allow-empty"}))]
+    run = run_agent(world, turns)
+    assert (run.code, run.result["stop_reason"]) == (0, "finished"), run.stderr
+    assert {k: v for k, v in user_work(world.repo).items() if not k.startswith("index:")} == USER
+    undo = subprocess.run([sys.executable, "-m", "agent.cli", "undo", "--repo", str(world.repo)],
+                          capture_output=True, text=True, timeout=60)
+    assert undo.returncode == 0, undo.stderr
+    assert user_work(world.repo) == EXPECTED and not (world.repo / "agent.txt").exists()
+    assert git(world.repo, "log", "--format=%s", "main").splitlines() == ["user's files", "initial"]
