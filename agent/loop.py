@@ -14,6 +14,7 @@ from prompts import render
 from tools import EndRun
 
 EventSink = Callable[[dict], None]
+INTERRUPTED = "interrupted by the user"
 
 
 class Model(Protocol):
@@ -91,7 +92,7 @@ class Agent:
         self._sent, self._steps, self._usage, self._cost = 0, 0, Usage(), 0.0
         self._started, self._warned, self._idle, self._malformed = time.monotonic(), False, 0, 0
         self._last_call, self._repeats, self._shortened, self._prompt_tokens = None, 0, set(), 0
-        result = {"stop_reason": "interrupted", "summary": "", "error": "interrupted by the user", "limit": None}
+        result = {"stop_reason": "interrupted", "summary": "", "error": INTERRUPTED, "limit": None}
         try:
             while True:
                 self._step()

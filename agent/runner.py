@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Optional
 
 from agent import stopping
 from agent.config import Config
-from agent.loop import Agent, Deadline, RunResult
+from agent.loop import INTERRUPTED, Agent, Deadline, RunResult
 from agent.records import RUNS_DIR, Recorder, new_run_id, slugify
 from tools.base import SECRET_ENV  # noqa: F401 (agent.fixcheck imports it from here)
 
@@ -71,15 +71,21 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
     repo = Path(job.repo).resolve()
     run_id = job.run_id or new_run_id(job.task)
     dirty = bool(_git(repo, "status", "--porcelain"))
-    guard = GitGuard.begin(repo, run_id, branch=_branch_for(job, repo))
-    secrets = [os.environ.get(k, "").strip() for k in SECRET_ENV]
-    recorder = events.recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
-    recorder({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
-              "head": guard.note.get("orig_head"), "branch": guard.branch,
-              "config": job.config.model_dump(mode="json")})
+    with stopping.held() as stopped:  # a Ctrl-C now stops the run right after the start is recorded
+        guard = GitGuard.begin(repo, run_id, branch=_branch_for(job, repo))
+        secrets = [os.environ.get(k, "").strip() for k in SECRET_ENV]
+        recorder = events.recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
+        recorder({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
+                  "head": guard.note.get("orig_head"), "branch": guard.branch,
+                  "config": job.config.model_dump(mode="json")})
     result: RunResult | None = None
     try:
+        if stopped:
+            raise KeyboardInterrupt
         result = _run_agent(job, client, guard.git.root, repo, guard.branch, dirty, events)
+    except KeyboardInterrupt:  # before the loop took over (the loop records its own interruptions)
+        result = RunResult(stop_reason="interrupted", error=INTERRUPTED)
+        events({"type": "stop", **result.model_dump(include={"stop_reason", "error", "steps"})})
     finally:
         with stopping.deferred():
             result = _finish(job, guard, recorder, result)

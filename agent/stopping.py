@@ -15,19 +15,31 @@ def install() -> None:
         signal.signal(sig, _interrupt)
 
 
-@contextmanager
-def deferred() -> Iterator[None]:
+def deferred():
     """A stop signal during the final commit and result write would leave a half-finished end: ignore them
-    briefly (main thread only; signals are not delivered elsewhere)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    briefly."""
+    return _handled(lambda caught: signal.SIG_IGN)
+
+
+def held():
+    """Remember stop signals instead of acting on them (while a run's start is set up); yields the list of the
+    signals caught, so the caller can stop cleanly right after."""
+    return _handled(lambda caught: lambda signum, frame: caught.append(signum))
+
+
+@contextmanager
+def _handled(make_handler) -> Iterator[list[int]]:
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield caught
         return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
+    handler = make_handler(caught)
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
-        yield
+        yield caught
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _interrupt(signum, frame) -> None:

@@ -345,11 +345,11 @@ def start_cli(repo: Path, base_url: str, *extra: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def wait_until(predicate, timeout: float = 30) -> None:
+def wait_until(predicate, timeout: float = 30, interval: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out waiting for the run"
-        time.sleep(0.05)
+        time.sleep(interval)
 
 
 def recorded(repo: Path, needle: str) -> bool:
@@ -395,6 +395,20 @@ def test_interrupted_run_exits_130_with_a_complete_record_and_the_users_work(rep
     stray = {p.name for p in repo.iterdir()} - {".git", ".glm-agent", "README.md", "notes.txt", "hello.txt"}
     assert not stray, f"partial or stray files: {stray}"
     assert MARKER not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
+def test_a_stop_signal_during_start_up_still_ends_with_a_record(repo):
+    with StandIn([finish()], latency=5, api_key=FAKE_KEY) as server:
+        proc = start_cli(repo, server.base_url)
+        wait_until(lambda: list(repo.glob(".glm-agent/runs/*/trajectory.jsonl")), interval=0.002)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    result = json.loads(out)
+    assert (result["stop_reason"], result["steps"]) == ("interrupted", 0)
+    run_dir = Path(result["run_dir"])
+    assert json.loads((run_dir / "result.json").read_text())["stop_reason"] == "interrupted"
+    assert json.loads((run_dir / "trajectory.jsonl").read_text().splitlines()[-1])["type"] == "stop"
 
 
 # --- no key, wrong address, a server that never answers; the doctor on each ----------------------------
