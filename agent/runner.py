@@ -14,7 +14,7 @@ from agent import stopping
 from agent.config import Config
 from agent.loop import INTERRUPTED, Agent, Deadline, RunResult
 from agent.records import RUNS_DIR, Recorder, new_run_id, slugify
-from tools.base import SECRET_ENV  # noqa: F401 (agent.fixcheck imports it from here)
+from tools.secretenv import SECRET_ENV
 
 AUTO_BRANCH = "glm-agent/{slug}"
 
