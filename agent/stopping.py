@@ -1,4 +1,4 @@
-"""Stopping on a signal: SIGTERM (CI cancellation) and SIGHUP (a closed terminal) take Ctrl-C's clean path."""
+"""Stopping on a signal: SIGINT, SIGTERM (CI cancellation) and SIGHUP (a closed terminal) all take Ctrl-C's clean path."""
 from __future__ import annotations
 
 import signal
@@ -10,8 +10,11 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SI
 
 
 def install() -> None:
-    """Make SIGTERM and SIGHUP raise KeyboardInterrupt, so a run records its stop and exits 130."""
-    for sig in STOP_SIGNALS[1:]:
+    """Make SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt, so a run records its stop and exits 130.
+
+    SIGINT too: a process started in the background by a non-interactive shell (CI launchers, `cmd &` in a
+    script, batch workers) inherits SIGINT ignored, and Python then installs no Ctrl-C handler at all."""
+    for sig in STOP_SIGNALS:
         signal.signal(sig, _interrupt)
 
 

@@ -118,11 +118,18 @@ def test_help_lists_the_commands():
     assert code == 0 and all(name in out for name in ("run", "demo", "replay"))
 
 
-def test_sigint_stops_cleanly_with_exit_130_and_a_complete_record(repo):
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("inherited", [None, _ignore_sigint], ids=["sigint-default", "sigint-ignored-by-launcher"])
+def test_sigint_stops_cleanly_with_exit_130_and_a_complete_record(repo, inherited):
+    """Also when launched in the background by a non-interactive shell, which leaves SIGINT ignored."""
     (repo / "README.md").write_text("hello\nuser edit in progress\n")
     script = [call("write_file", path="new.txt", content="x\n"), call("read_file", path="new.txt"), finish()]
     with StandIn(script, latency=2.0) as server:
-        proc = glm_agent("run", "Slow task", "--repo", repo, "--base-url", server.base_url, "--json")
+        proc = glm_agent("run", "Slow task", "--repo", repo, "--base-url", server.base_url, "--json",
+                         preexec_fn=inherited)
         trajectory = _wait_for_event(repo, '"type": "request"', count=2)  # waiting on the model
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
