@@ -113,19 +113,35 @@ def user_config_path() -> Path:
 def load_config(repo: Path | None = None, overrides: list[str] = (), config_file: Path | None = None,
                 flags: dict[str, Any] | None = None) -> Config:
     """Merge every layer and validate it; any problem raises ConfigError naming its source."""
-    layers: list[tuple[str, dict]] = [(str(user_config_path()), _read_toml(user_config_path(), missing_ok=True))]
-    if repo is not None:
-        layers.append(_repo_layer(Path(repo)))
+    user = (str(user_config_path()), _read_toml(user_config_path(), missing_ok=True))
+    repo_layer = _repo_layer(Path(repo)) if repo is not None else ("repo", {})
+    trusted = [user]
     if config_file is not None:
-        layers.append((str(config_file), _read_toml(Path(config_file), missing_ok=False)))
-    layers.append(("-c", _dotted({key: value for key, value in map(_parse_override, overrides)}, "-c")))
-    layers.append(("command-line flags", _dotted({k: v for k, v in (flags or {}).items() if v is not None}, "flag")))
+        trusted.append((str(config_file), _read_toml(Path(config_file), missing_ok=False)))
+    trusted.append(("-c", _dotted({key: value for key, value in map(_parse_override, overrides)}, "-c")))
+    trusted.append(("command-line flags", _dotted({k: v for k, v in (flags or {}).items() if v is not None}, "flag")))
     merged: dict = {}
-    for source, data in layers:
+    for source, data in [user, repo_layer, *trusted[1:]]:
         _reject_secrets(data, source)
         _validate(data, source)
         _deep_merge(merged, data)
-    return _validate(merged, "merged configuration")
+    config = _validate(merged, "merged configuration")
+    _refuse_untrusted_base_url(repo_layer, trusted, config)
+    return config
+
+
+def _refuse_untrusted_base_url(repo_layer: tuple[str, dict], trusted: list[tuple[str, dict]], config: Config) -> None:
+    """A cloned repository (or an earlier run's model) must not choose the server that receives the user's key:
+    a base URL from the repository's file is used only when the user also gave it (user file, --config, -c, flag)."""
+    source, data = repo_layer
+    url = data.get("model", {}).get("base_url")
+    if url is None or config.model.base_url != url:
+        return
+    if any(layer.get("model", {}).get("base_url") == url for _, layer in trusted):
+        return
+    raise ConfigError(f"{source}: model.base_url = {url!r} comes from the repository, and a repository may not "
+                      f"choose where your API key is sent. To trust it, pass --base-url {url} or set "
+                      f"model.base_url in {user_config_path()}")
 
 
 def _repo_layer(repo: Path) -> tuple[str, dict]:

@@ -484,9 +484,13 @@ def doctor(repo: Path, *args: str, key: str | None = FAKE_KEY) -> tuple[int, str
     (Fault.http(401, "1002"), 3, "bad key"),
     (Fault.http(429, "1305"), 3, "busy"),
 ], ids=["healthy", "1113", "401", "1305"])
-def test_doctor_reads_the_repo_config_and_names_the_problem(repo, item, code, needle):
+def test_doctor_reads_the_config_and_names_the_problem(repo, item, code, needle):
+    from agent.config import user_config_path
+
     with StandIn([item], api_key=FAKE_KEY) as server:
-        (repo / ".glm-agent.toml").write_text(f'[model]\nbase_url = "{server.base_url}"\n')
+        user_config_path().parent.mkdir(parents=True, exist_ok=True)
+        user_config_path().write_text(f'[model]\nbase_url = "{server.base_url}"\n')
+        (repo / ".glm-agent.toml").write_text('[model]\nmax_tokens = 64\n')
         got, text = doctor(repo)
         sent = len(server.requests)
     assert (got, sent) == (code, 1) and needle in text and FAKE_KEY not in text
