@@ -106,8 +106,11 @@ def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | N
                     agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes), **job.template_vars)
     display = events.display
     agent = Agent(client, toolset, config, on_event=events, on_delta=display.delta if display is not None else None)
-    with _hard_deadline(config.limits.timeout):
-        return agent.run(job.task, prompt=prompt)
+    try:
+        with _hard_deadline(config.limits.timeout):
+            return agent.run(job.task, prompt=prompt)
+    finally:
+        toolset.close()  # background processes the run's commands left behind, now (not when collected)
 
 
 def _finish(job: Job, guard, recorder: Recorder, result: RunResult | None) -> RunResult | None:

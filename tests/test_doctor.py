@@ -31,8 +31,8 @@ def test_healthy_setup_passes_with_one_tiny_request():
 
 def test_short_key_shows_only_its_length():
     with StandIn([Reply(content="ok")]) as server:
-        code, text = doctor(base_url=server.base_url, api_key="abc123")
-    assert code == 0 and "6 characters" in text and "123" not in text
+        code, text = doctor(base_url=server.base_url, api_key="kQzWvY")  # no hex digits: request ids are hex
+    assert code == 0 and "6 characters" in text and "kQz" not in text and "WvY" not in text
 
 
 def test_bad_key():
