@@ -45,7 +45,8 @@ def fix(repo: Path, server: StandIn, *args: str, **kwargs) -> tuple[subprocess.C
 
 def user_state(repo: Path) -> tuple:
     return (git(repo, "branch", "--show-current"), git(repo, "rev-parse", "HEAD"),
-            git(repo, "status", "--porcelain", "-uall"), (repo / "README.md").read_text(), (repo / "calc.py").read_text())
+            git(repo, "status", "--porcelain", "-uall"), (repo / "README.md").read_text(),
+            (repo / "calc.py").read_text())
 
 
 def claims_done_early(body: dict) -> Reply:
@@ -71,7 +72,8 @@ def test_fix_refuses_a_false_done_then_commits_the_real_fix_and_undo_restores(pr
     extra = result["extra"]
     assert extra["attempts"] == 2 and extra["test_files_changed"] == []
     assert extra["check_before"]["exit_code"] == 1 and extra["check_after"] == {**extra["check_after"], "exit_code": 0}
-    assert result["branch"].startswith("glm-agent/fix-") and git(project, "branch", "--show-current") == result["branch"]
+    assert result["branch"].startswith("glm-agent/fix-")
+    assert git(project, "branch", "--show-current") == result["branch"]
     assert git(project, "show", "--name-only", "--format=", result["commit"]) == "calc.py"
     assert git(project, "show", f"{result['commit']}:calc.py") == CALC_FIXED.strip()
     # the user's own work came along, uncommitted
@@ -310,6 +312,12 @@ def slow_worker(body: dict) -> Reply:
     return call("bash", command="sleep 60")
 
 
+def recorded_tool_call(repo: Path, text: str) -> bool:
+    """The run's trajectory has a tool_call event containing `text` (the tool is being run)."""
+    return any('"tool_call"' in line and text in line for path in repo.glob(".glm-agent/runs/*/trajectory.jsonl")
+               for line in path.read_text().splitlines())
+
+
 @pytest.mark.parametrize("command", [["run", "take notes"], ["fix", "--check", CHECK]])
 def test_undo_after_an_interrupted_run(project, command):
     before = user_state(project)
@@ -318,9 +326,10 @@ def test_undo_after_an_interrupted_run(project, command):
                                  "--base-url", server.base_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
         deadline = time.monotonic() + 60
-        while len(server.requests) < 3 and time.monotonic() < deadline:
+        while not recorded_tool_call(project, "sleep 60"):
+            assert time.monotonic() < deadline, "the run never started its long command"
             time.sleep(0.05)
-        time.sleep(0.3)  # the sleep command is running
+        time.sleep(0.2)  # the command is running
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr
