@@ -88,9 +88,14 @@ class Batch:
 
     def _prepare(self, task: Task, workdir: Path, deadline: float, log: Path) -> None:
         """A fresh checkout of the task's repo at its ref, private to this task."""
-        if workdir.exists():  # left by an interrupted earlier attempt
-            shutil.rmtree(workdir)
-        workdir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if workdir.is_dir() and not workdir.is_symlink():  # left by an interrupted earlier attempt
+                shutil.rmtree(workdir)
+            elif workdir.exists() or workdir.is_symlink():
+                workdir.unlink()
+            workdir.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # one task's folder must not end the whole batch
+            raise _SetupFailed(f"cannot prepare {workdir}: {exc}") from None
         if is_url(task.repo):
             self._git(task, ["clone", "-q", "--no-hardlinks", task.repo, str(workdir)], None, deadline, log)
             if task.ref:

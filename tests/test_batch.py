@@ -51,6 +51,16 @@ def test_setup_failure_is_one_failed_task(tmp_path, capsys, monkeypatch):
     assert row["stop_reason"] == "setup_failed" and not row["success"]
 
 
+def test_a_file_where_the_task_folder_goes_does_not_end_the_batch(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ZAI_API_KEY", "sk-test-batch-0123456789")
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(json.dumps({"id": "a", "repo": str(tmp_path / "missing"), "task": "x"}) + "\n")
+    (tmp_path / "out" / "work").mkdir(parents=True)
+    (tmp_path / "out" / "work" / "a").write_text("not a folder")  # shutil.rmtree raised on it
+    assert main(["batch", str(tasks), "--out", str(tmp_path / "out")]) == 1
+    assert results(tmp_path / "out")["a"]["stop_reason"] == "setup_failed"
+
+
 def test_example_tasks_file_parses():
     from agent.batchfile import load_tasks
 
