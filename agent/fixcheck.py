@@ -40,7 +40,7 @@ class CheckRun:
 
 def run_check(command: str, cwd: Path, timeout: float, hidden: Sequence[str] = SECRET_ENV) -> CheckRun:
     """Run the check in its own process group (all of it killed on timeout), without the `hidden` variables
-    (the API key and the like: tools.extra_env_remove) in its environment."""
+    (the API keys, plus tools.extra_env_remove) in its environment."""
     env = {k: v for k, v in os.environ.items() if k not in hidden}
     started = time.monotonic()
     with tempfile.TemporaryFile() as out:

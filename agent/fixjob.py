@@ -45,7 +45,7 @@ def _fix(args: argparse.Namespace, config, repo: Path, client) -> int:
     from agent.runner import Job, run_job
 
     end = time.monotonic() + config.limits.timeout if config.limits.timeout else None
-    hidden = config.tools.extra_env_remove
+    hidden = config.tools.hidden_env
     before = run_check(args.check, repo, time_left(args.check_timeout, end), hidden)
     if before.passed:
         result = RunResult(stop_reason="nothing_to_fix", summary=f"nothing to fix: `{args.check}` passes",

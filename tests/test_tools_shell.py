@@ -47,12 +47,13 @@ def test_each_call_is_a_fresh_process(tools):
 def test_environment_is_non_interactive_and_without_secrets(repo, monkeypatch):
     monkeypatch.setenv("ZAI_API_KEY", "sk-secret-value")
     monkeypatch.setenv("MY_TOKEN", "also-secret")
-    tools = build_toolset(repo, ToolSettings(extra_env_remove=["ZAI_API_KEY", "MY_TOKEN"]))
+    tools = build_toolset(repo, ToolSettings(extra_env_remove=["MY_TOKEN"]))  # adds to the built-in names
     text = bash(tools, "env").text
     assert "sk-secret-value" not in text and "also-secret" not in text
-    for pair in ("PAGER=cat", "GIT_PAGER=cat", "TERM=dumb", "GIT_TERMINAL_PROMPT=0"):
+    for pair in ("PAGER=cat", "GIT_PAGER=cat", "TERM=dumb", "GIT_TERMINAL_PROMPT=0", "PYTHONDONTWRITEBYTECODE=1"):
         assert pair in text.splitlines()
     assert "ZAI_API_KEY" not in bash(build_toolset(repo), "env").text
+    assert "ZAI_API_KEY" not in bash(build_toolset(repo, ToolSettings(extra_env_remove=[])), "env").text
 
 
 def test_stdin_is_closed(tools):

@@ -26,7 +26,13 @@ class ToolSettings(BaseModel):
     git_user_name: str = "glm-agent"
     git_user_email: str = "glm-agent@localhost"
     protected: list[str] = Field(default_factory=list)
-    extra_env_remove: list[str] = Field(default_factory=lambda: list(SECRET_ENV))
+    extra_env_remove: list[str] = Field(default_factory=list)
+
+    @property
+    def hidden_env(self) -> frozenset[str]:
+        """Variables kept from commands: the built-in key names always, plus the configured extra ones (a
+        repository's config can add names, never bring the key back)."""
+        return frozenset(SECRET_ENV).union(self.extra_env_remove)
 
 
 class ToolError(Exception):

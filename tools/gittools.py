@@ -118,7 +118,7 @@ class GitTools:
         try:
             return git.Git(str(self.ws.root)).execute(  # hooks and filters run too: blank the keys for them
                 ["git", *args], kill_after_timeout=GIT_TIMEOUT, strip_newline_in_stdout=True,
-                env={name: "" for name in self.ws.settings.extra_env_remove})
+                env={name: "" for name in self.ws.settings.hidden_env})
         except git.GitCommandError as exc:
             detail = str(exc.stderr or exc.stdout or "").strip()
             detail = detail.removeprefix("stderr:").strip().strip("'").strip()

@@ -122,9 +122,11 @@ class Shell:
         return ToolResult(f"{capped}{output}{note}\n{status}", is_error=code != 0)
 
     def _env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in set(self.ws.settings.extra_env_remove)}
+        hidden = self.ws.settings.hidden_env
+        env = {k: v for k, v in os.environ.items() if k not in hidden}
         env.update({MARKER: self._marker}, PAGER="cat", GIT_PAGER="cat", TERM="dumb", GIT_TERMINAL_PROMPT="0", GIT_EDITOR="true",
-                   EDITOR="true", DEBIAN_FRONTEND="noninteractive", NO_COLOR="1")
+                   EDITOR="true", DEBIAN_FRONTEND="noninteractive", NO_COLOR="1",
+                   PYTHONDONTWRITEBYTECODE="1")  # no __pycache__ litter in the agent's commit
         return env
 
 
