@@ -42,6 +42,7 @@ def run_check(command: str, cwd: Path, timeout: float, hidden: Sequence[str] = S
     """Run the check in its own process group (all of it killed on timeout), without the `hidden` variables
     (the API keys, plus tools.extra_env_remove) in its environment."""
     env = {k: v for k, v in os.environ.items() if k not in hidden}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # the check's __pycache__ would end up in the fix commit
     started = time.monotonic()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
