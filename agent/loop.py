@@ -90,6 +90,7 @@ class Agent:
         """Run until a stop; `prompt` is the rendered first user message (default: the task itself)."""
         self.messages = [{"role": "system", "content": render("system")}, {"role": "user", "content": prompt or task}]
         self._sent, self._steps, self._usage, self._cost = 0, 0, Usage(), 0.0
+        self._tools = self.toolset.schemas()  # fixed for the run (and byte-stable, for the prompt cache)
         self._started, self._warned, self._idle, self._malformed = time.monotonic(), False, 0, 0
         self._last_call, self._repeats, self._shortened, self._prompt_tokens = None, 0, set(), 0
         result = {"stop_reason": "interrupted", "summary": "", "error": INTERRUPTED, "limit": None}
@@ -121,7 +122,7 @@ class Agent:
     def _step(self) -> None:
         self._check_limits()
         self._manage_context()
-        tools = self.toolset.schemas()
+        tools = self._tools
         self._emit("request", step=self._steps + 1, messages=[dict(m) for m in self.messages[self._sent:]],
                    **({"tools": tools} if self._sent == 0 else {}))
         self._sent = len(self.messages)

@@ -1,7 +1,6 @@
 """The Toolset: typed tools registered by name, their wire schemas, and a dispatch that never raises."""
 from __future__ import annotations
 
-import copy
 import difflib
 import json
 import re
@@ -53,25 +52,23 @@ class Tool:
         description = " ".join((parameters.pop("description", None) or "").split())
         return {"type": "function", "function": {"name": self.name, "description": description, "parameters": parameters}}
 
-    def string_fields(self) -> frozenset[str]:
-        return frozenset(key for key, prop in self._properties().items() if prop.get("type") == "string")
 
-    def signature(self) -> str:
-        """The call as the model should write it, e.g. `read_file(path: string, limit: integer = 2000)`."""
-        schema = self.args.model_json_schema(schema_generator=_QuietSchema)
-        required = set(schema.get("required", []))
-        parts = []
-        for key, prop in schema.get("properties", {}).items():
-            kind = prop.get("type", "any") + (f" of {prop['items']['type']}" if "items" in prop else "")
-            if "default" in prop:
-                kind += f" = {json.dumps(prop['default'])}"
-            elif key not in required:
-                kind += " (optional)"
-            parts.append(f"{key}: {kind}")
-        return f"{self.name}({', '.join(parts)})"
+def _string_fields(parameters: dict) -> frozenset[str]:
+    return frozenset(key for key, prop in parameters.get("properties", {}).items() if prop.get("type") == "string")
 
-    def _properties(self) -> dict:
-        return self.args.model_json_schema(schema_generator=_QuietSchema).get("properties", {})
+
+def _signature(name: str, parameters: dict) -> str:
+    """The call as the model should write it, e.g. `read_file(path: string, limit: integer = 2000)`."""
+    required = set(parameters.get("required", []))
+    parts = []
+    for key, prop in parameters.get("properties", {}).items():
+        kind = prop.get("type", "any") + (f" of {prop['items']['type']}" if "items" in prop else "")
+        if "default" in prop:
+            kind += f" = {json.dumps(prop['default'])}"
+        elif key not in required:
+            kind += " (optional)"
+        parts.append(f"{key}: {kind}")
+    return f"{name}({', '.join(parts)})"
 
 
 class Toolset:
@@ -85,12 +82,14 @@ class Toolset:
         self._tools = {tool.name: tool for tool in tools}
         self._changed_paths = changed_paths
         self._close = close
-        self._schemas = [tool.schema() for tool in tools]
-        self._strings = {tool.name: tool.string_fields() for tool in tools}
-        self._signatures = {tool.name: tool.signature() for tool in tools}
+        self._schemas = [tool.schema() for tool in tools]  # each generated once: pydantic schema building is slow
+        params = {schema["function"]["name"]: schema["function"]["parameters"] for schema in self._schemas}
+        self._strings = {name: _string_fields(p) for name, p in params.items()}
+        self._signatures = {name: _signature(name, p) for name, p in params.items()}
 
     def schemas(self) -> list[dict]:
-        return copy.deepcopy(self._schemas)
+        """The wire tool list; one shared list (the loop sends it every step), so callers must not mutate it."""
+        return self._schemas
 
     def names(self) -> list[str]:
         return list(self._tools)
