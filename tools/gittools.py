@@ -1,6 +1,9 @@
 """git_status, git_diff, git_log and git_commit through gitpython, on the workspace's repository."""
 from __future__ import annotations
 
+import os
+import subprocess
+
 from pydantic import Field, field_validator
 
 from tools.base import ToolError
@@ -48,9 +51,11 @@ class GitCommit(ToolArgs):
 class GitTools:
     """The git tools bound to a workspace (a missing repository is a tool error, not a crash)."""
 
-    def __init__(self, workspace: Workspace, history: History):
+    def __init__(self, workspace: Workspace, history: History, user_changes: list[str] | None = None):
+        """`user_changes`: the dirty paths when the run began, if the caller already knows them (saves a git status)."""
         self.ws, self.history = workspace, history
-        self._users = set(self._dirty())  # uncommitted before the run: the user's work, not the agent's to commit
+        # uncommitted before the run: the user's work, not the agent's to commit
+        self._users = set(self._dirty() if user_changes is None else user_changes)
 
     def git_status(self, args: GitStatus) -> str:
         out = self._git("status", "--short", "--branch", "--untracked-files=all")
@@ -99,11 +104,21 @@ class GitTools:
         return shown + (f"\nLeft uncommitted (the user's own changes): {', '.join(left_out)}" if left_out else "")
 
     def _dirty(self) -> list[str]:
-        """Paths with uncommitted changes (staged, unstaged or untracked, not ignored), repo-relative."""
+        """Paths with uncommitted changes (staged, unstaged or untracked, not ignored), repo-relative.
+
+        Plain subprocess, not gitpython: this runs at toolset build, before the first request, and importing
+        gitpython (which also runs `git version` twice) would delay it."""
+        hidden = self.ws.settings.hidden_env
+        env = {**{k: v for k, v in os.environ.items() if k not in hidden}, **{name: "" for name in hidden}}
         try:
-            out = self._git("status", "--porcelain=v1", "-z", "--no-renames", "--untracked-files=all")
-        except ToolError:
+            proc = subprocess.run(["git", "status", "--porcelain=v1", "-z", "--no-renames", "--untracked-files=all"],
+                                  cwd=self.ws.root, env=env, capture_output=True, stdin=subprocess.DEVNULL,
+                                  timeout=GIT_TIMEOUT)
+        except (OSError, subprocess.TimeoutExpired):
             return []
+        if proc.returncode != 0:
+            return []
+        out = proc.stdout.decode(errors="surrogateescape")
         return [entry[3:] for entry in out.split("\0") if len(entry) > 3]
 
     def _config(self, key: str) -> str:

@@ -15,13 +15,17 @@ from tools.shell import Bash, Shell
 from tools.workspace import Workspace
 
 
-def build_toolset(root: Path, settings: ToolSettings | None = None, *, finish_gate: FinishGate | None = None) -> Toolset:
-    """The toolset for one run on `root`; `finish_gate(summary)` returning a string refuses finish with that text."""
+def build_toolset(root: Path, settings: ToolSettings | None = None, *, finish_gate: FinishGate | None = None,
+                  user_changes: list[str] | None = None) -> Toolset:
+    """The toolset for one run on `root`; `finish_gate(summary)` returning a string refuses finish with that text.
+
+    `user_changes`: the repo-relative paths already uncommitted when the run began, when the caller knows them
+    (the git guard does); None makes the git tools ask git."""
     settings = settings or ToolSettings()
     workspace = Workspace(Path(root), settings)
     history = History()
     reader, editor = Reader(workspace, history), Editor(workspace, history)
-    search, shell, gits = Search(workspace), Shell(workspace), GitTools(workspace, history)
+    search, shell, gits = Search(workspace), Shell(workspace), GitTools(workspace, history, user_changes)
     return Toolset(
         [
             Tool("read_file", ReadFile, reader.read_file),
