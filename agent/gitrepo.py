@@ -26,6 +26,7 @@ class Git:
     def __init__(self, root: Path):
         self.root = Path(root)
         self._paths: dict[str, Path] = {}  # git-path answers do not change while a run lasts
+        self._common: Path | None = None
         self._identity: dict | None = None
 
     def run(self, *args: str, env: dict | None = None, input: str | bytes | None = None,
@@ -55,12 +56,16 @@ class Git:
         return self.paths(name)[0]
 
     def paths(self, *names: str) -> list[Path]:
-        """Several git-dir paths with one git process (cached)."""
+        """Several git-dir paths with one git process (cached; the first call also learns the common dir)."""
         missing = [name for name in names if name not in self._paths]
-        if missing:
-            out = self.run("rev-parse", *(arg for name in missing for arg in ("--git-path", name))).split("\n")
-            if len(out) != len(missing):  # a newline inside the repository's path: one name at a time
-                out = [self.run("rev-parse", "--git-path", name) for name in missing]
+        if missing or self._common is None:
+            common = ["--git-common-dir"] if self._common is None else []
+            out = self.run("rev-parse", *(arg for name in missing for arg in ("--git-path", name)), *common).split("\n")
+            if len(out) != len(missing) + len(common):  # a newline inside the repository's path: one at a time
+                out = [self.run("rev-parse", "--git-path", name) for name in missing] + (
+                    [self.run("rev-parse", "--git-common-dir")] if common else [])
+            if common:
+                self._common = (self.root / out.pop()).resolve()
             self._paths.update((name, (self.root / line).resolve()) for name, line in zip(missing, out))
         return [self._paths[name] for name in names]
 
@@ -71,8 +76,10 @@ class Git:
     def identity_env(self) -> dict:
         """The repo's identity when it has one; otherwise glm-agent's, without writing any config (looked up once)."""
         if self._identity is None:
-            name = os.environ.get("GIT_AUTHOR_NAME") or self.run("config", "user.name", check=False)
-            email = os.environ.get("GIT_AUTHOR_EMAIL") or self.run("config", "user.email", check=False)
+            found = dict(line.split(" ", 1) for line in self.run(
+                "config", "--get-regexp", r"^user\.(name|email)$", check=False).splitlines() if " " in line)
+            name = os.environ.get("GIT_AUTHOR_NAME") or found.get("user.name")
+            email = os.environ.get("GIT_AUTHOR_EMAIL") or found.get("user.email")
             self._identity = {} if name and email else {
                 "GIT_AUTHOR_NAME": FALLBACK_NAME, "GIT_AUTHOR_EMAIL": FALLBACK_EMAIL,
                 "GIT_COMMITTER_NAME": FALLBACK_NAME, "GIT_COMMITTER_EMAIL": FALLBACK_EMAIL}
@@ -146,8 +153,9 @@ class Git:
         return f"refs/glm-agent/{run_id}/{name}"
 
     def notes_dir(self) -> Path:
-        common = self.root / self.run("rev-parse", "--git-common-dir")
-        return common.resolve() / "glm-agent" / "runs"
+        if self._common is None:
+            self.paths()
+        return self._common / "glm-agent" / "runs"
 
 
 def read_note(git: Git, run_id: str) -> dict:
@@ -171,6 +179,10 @@ def open_repo(repo: Path) -> Git:
     if not repo.is_dir():
         raise GitSafetyError(f"{repo} is not a directory")
     probe = Git(repo)
+    # the usual case in one git process; anything else (not a repo, bare, odd paths) takes the checks below
+    answer = probe.run("rev-parse", "--is-bare-repository", "--show-toplevel", check=False).split("\n")
+    if len(answer) == 2 and answer[0] == "false" and answer[1]:
+        return Git(Path(answer[1]))
     if not probe.ok("rev-parse", "--git-dir"):
         raise GitSafetyError(f"{repo} is not inside a git repository (run `git init` there first)")
     if probe.run("rev-parse", "--is-bare-repository") == "true":

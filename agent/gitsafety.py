@@ -6,6 +6,7 @@ The user's index and working tree are never rewritten: snapshots are built in a 
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from agent.gitrepo import Git, GitSafetyError, open_repo, read_note, write_note  # noqa: F401
 
 EXCLUDE_LINE = ".glm-agent/"
+_PLAIN_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*(/[A-Za-z0-9][A-Za-z0-9_-]*)*")
 _IN_PROGRESS = {
     "MERGE_HEAD": "a merge", "CHERRY_PICK_HEAD": "a cherry-pick", "REVERT_HEAD": "a revert",
     "rebase-merge": "a rebase", "rebase-apply": "a rebase or am", "BISECT_LOG": "a bisect",
@@ -38,6 +40,7 @@ class GitGuard:
     def __init__(self, git: Git, note: dict):
         self.git = git
         self.note = note
+        self.user_changes: list[str] | None = None  # uncommitted paths at begin (None: not known)
 
     @property
     def run_id(self) -> str:
@@ -50,20 +53,20 @@ class GitGuard:
     @classmethod
     def begin(cls, repo: Path, run_id: str, *, branch: str | None) -> "GitGuard":
         git = open_repo(repo)
-        _check_clean_state(git)
-        if not git.ok("check-ref-format", f"refs/glm-agent/{run_id}/head"):
+        head, symbolic, status = _start_state(git)
+        if not _plain_ref_name(run_id) and not git.ok("check-ref-format", f"refs/glm-agent/{run_id}/head"):
             raise GitSafetyError(f"run id {run_id!r} cannot be used in a git ref name")
-        if git.rev(git.ref_path(run_id, "worktree")):
+        if branch is not None and not (_plain_ref_name(branch) and branch != "HEAD") and not git.ok(
+                "check-ref-format", "--branch", branch):
+            raise GitSafetyError(f"{branch!r} is not a valid git branch name")
+        taken = git.run("for-each-ref", "--format=%(refname)", git.ref_path(run_id, "worktree"),
+                        *([f"refs/heads/{branch}"] if branch is not None else [])).split("\n")
+        if git.ref_path(run_id, "worktree") in taken:
             raise GitSafetyError(f"a run with id {run_id!r} is already recorded in this repository")
-        if branch is not None:
-            if not git.ok("check-ref-format", "--branch", branch):
-                raise GitSafetyError(f"{branch!r} is not a valid git branch name")
-            if git.ok("show-ref", "--verify", "--quiet", f"refs/heads/{branch}"):
-                raise GitSafetyError(f"branch {branch!r} already exists; pick another name with --branch "
-                                     f"or delete it first")
+        if branch is not None and f"refs/heads/{branch}" in taken:
+            raise GitSafetyError(f"branch {branch!r} already exists; pick another name with --branch "
+                                 f"or delete it first")
         _ensure_excluded(git)
-        head = git.rev("HEAD")
-        symbolic = git.run("symbolic-ref", "-q", "HEAD", check=False)
         note = {
             "run_id": run_id, "worktree_path": str(git.root), "started_at": time.time(),
             "orig_branch": symbolic.removeprefix("refs/heads/") or None, "orig_head": head,
@@ -72,15 +75,22 @@ class GitGuard:
         }
         message = f"glm-agent {run_id}: state before the run\n\n{json.dumps(note, indent=2)}"
         parents = [head] if head else []
-        snaps = {"index": git.index_tree(), "worktree": git.worktree_tree()}
-        for name, tree in snaps.items():
-            git.run("update-ref", git.ref_path(run_id, name), git.commit_tree(tree, parents, message))
+        if head and not status:  # clean: index and working tree are both HEAD's tree, one commit records both
+            snapshot = git.commit_tree(f"{head}^{{tree}}", parents, message)
+            snaps = {"index": snapshot, "worktree": snapshot}
+        else:
+            snaps = {name: git.commit_tree(tree, parents, message)
+                     for name, tree in (("index", git.index_tree()), ("worktree", git.worktree_tree()))}
         if head:
-            git.run("update-ref", git.ref_path(run_id, "head"), head)
+            snaps["head"] = head
+        git.run("update-ref", "--stdin", input="".join(f"update {git.ref_path(run_id, name)} {sha}\n"
+                                                       for name, sha in snaps.items()))
         write_note(git, note)
         if branch is not None:
             git.run("switch", "-q", "-c", branch)
-        return cls(git, note)
+        guard = cls(git, note)
+        guard.user_changes = status
+        return guard
 
     def end(self, message: str, *, commit: bool) -> GitOutcome:
         git, note = self.git, self.note
@@ -161,12 +171,35 @@ def _current_branch(git: Git) -> str | None:
     return git.run("symbolic-ref", "-q", "--short", "HEAD", check=False) or None
 
 
-def _check_clean_state(git: Git) -> None:
-    for (marker, what), path in zip(_IN_PROGRESS.items(), git.paths(*_IN_PROGRESS)):
+def _start_state(git: Git) -> tuple[str | None, str, list[str]]:
+    """HEAD's commit (None when unborn), HEAD's symbolic ref ("" when detached) and the uncommitted paths, with
+    one `git status`; raises when a merge, rebase or similar is in progress or the index has conflicts."""
+    for (marker, what), path in zip(_IN_PROGRESS.items(), git.paths(*_IN_PROGRESS, "info/exclude", "glm-agent", "index")):
         if path.exists():
             raise GitSafetyError(f"the repository is in the middle of {what}; finish or abort it first")
-    if git.run("ls-files", "-u"):
-        raise GitSafetyError("the index has unresolved merge conflicts; resolve them first")
+    # explicit options: the user's status config (hidden untracked files, ignored submodules) must not hide work
+    out = git.run("status", "--porcelain=v2", "--branch", "-z", "--no-renames", "--untracked-files=all",
+                  "--ignore-submodules=none", strip=False)
+    head, branch, paths = None, "", []
+    for entry in filter(None, out.split("\0")):
+        kind = entry[:2]
+        if entry.startswith("# branch.oid "):
+            head = None if entry.endswith("(initial)") else entry.split(" ", 2)[2]
+        elif entry.startswith("# branch.head "):
+            name = entry.split(" ", 2)[2]
+            branch = "" if name == "(detached)" else f"refs/heads/{name}"
+        elif kind == "u ":
+            raise GitSafetyError("the index has unresolved merge conflicts; resolve them first")
+        elif kind == "1 ":
+            paths.append(entry.split(" ", 8)[8])
+        elif kind in ("? ", "! "):
+            paths.append(entry[2:])
+    return head, branch, paths
+
+
+def _plain_ref_name(name: str) -> bool:
+    """Names git's ref rules certainly accept (no dots, no specials), so no `git check-ref-format` is needed."""
+    return bool(_PLAIN_REF.fullmatch(name))
 
 
 def _ensure_excluded(git: Git) -> None:

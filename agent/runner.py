@@ -70,7 +70,6 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
 
     repo = Path(job.repo).resolve()
     run_id = job.run_id or new_run_id(job.task)
-    dirty = bool(_git(repo, "status", "--porcelain"))
     with stopping.held() as stopped:  # a Ctrl-C now stops the run right after the start is recorded
         guard = GitGuard.begin(repo, run_id, branch=_branch_for(job, repo))
         secrets = [os.environ.get(k, "").strip() for k in SECRET_ENV]
@@ -82,7 +81,7 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
     try:
         if stopped:
             raise KeyboardInterrupt
-        result = _run_agent(job, client, guard.git.root, repo, guard.branch, dirty, events)
+        result = _run_agent(job, client, guard.git.root, repo, guard.branch, guard.user_changes, events)
     except KeyboardInterrupt:  # before the loop took over (the loop records its own interruptions)
         result = RunResult(stop_reason="interrupted", error=INTERRUPTED)
         events({"type": "stop", **result.model_dump(include={"stop_reason", "error", "steps"})})
@@ -92,15 +91,16 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
     return result
 
 
-def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | None, dirty: bool,
-               events: _Events) -> RunResult:
+def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | None,
+               user_changes: list[str] | None, events: _Events) -> RunResult:
+    """`user_changes`: the paths uncommitted when the run began, as the git guard found them."""
     from prompts import render
     from tools import build_toolset
 
     config = job.config
     settings = config.tools.model_copy(update={"protected": [*config.tools.protected, *job.protected]})
-    toolset = build_toolset(root, settings, finish_gate=job.finish_gate)
-    facts = {"root": str(root), "workdir": _relative(workdir, root), "branch": branch, "dirty": dirty,
+    toolset = build_toolset(root, settings, finish_gate=job.finish_gate, user_changes=user_changes)
+    facts = {"root": str(root), "workdir": _relative(workdir, root), "branch": branch, "dirty": bool(user_changes),
              "files": sorted(p.name for p in root.iterdir() if p.name not in (".git", ".glm-agent"))[:60]}
     prompt = render(job.template, task=job.task, facts=facts,
                     agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes), **job.template_vars)
