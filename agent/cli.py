@@ -38,7 +38,8 @@ FLAG_KEYS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
@@ -57,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         return code
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every subcommand; when `command` names one of run/demo/replay, the others' modules are not imported
+    (they cost start-up time that a run pays before its first request)."""
     parser = argparse.ArgumentParser(
         prog="glm-agent", description="A GLM-4.6 coding agent for git repositories.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -79,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--repo", type=Path, help="repository to replay in (default: a fresh clone at the start commit)")
     replay.add_argument("--json", action="store_true", help="print the report as JSON")
     replay.set_defaults(handler=_cmd_replay)
-    for name in EXTRA_COMMANDS:
+    for name in EXTRA_COMMANDS if command not in ("run", "demo", "replay") else ():
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
