@@ -19,7 +19,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class RecordingStandIn(StandIn):
-    """The stand-in, also stamping each request's handling (start, end, agent CPU) and keeping the usage it reported.
+    """The stand-in, also stamping each request's handling (start, end, agent CPU); `usages` is the stand-in's own.
 
     Handling starts once the request has arrived and ends once the whole response (every SSE frame) is written,
     so the time between one request's end and the next one's start is the agent's alone.
@@ -28,7 +28,6 @@ class RecordingStandIn(StandIn):
     def __init__(self, *, agent_cpu, **options):
         super().__init__(**options)
         self.agent_cpu = agent_cpu  # () -> CPU seconds the agent has used so far
-        self.usages: list[dict] = []
         self.started: list[float] = []
         self.cpu: list[float] = []
         self.ended: list[float] = []
@@ -40,11 +39,6 @@ class RecordingStandIn(StandIn):
             super().serve(h)
         finally:
             self.ended.append(time.monotonic())
-
-    def _usage(self, body: dict, reply) -> dict:
-        usage = super()._usage(body, reply)
-        self.usages.append(usage)
-        return usage
 
 
 def task_text(n: int, command: str) -> str:

@@ -201,6 +201,7 @@ def test_cached_tokens_follow_the_longest_common_prefix():
     assert second["prompt_tokens_details"]["cached_tokens"] >= first["prompt_tokens"] - 2
     assert second["prompt_tokens_details"]["cached_tokens"] < second["prompt_tokens"]
     assert other["prompt_tokens_details"]["cached_tokens"] < 10
+    assert server.usages == [first, second, other]  # what each reply reported, public for the bench
 
 
 def test_responder_sees_each_request_and_requests_are_recorded():

@@ -47,6 +47,7 @@ class StandIn:
         self.api_key = api_key
         self.models = None if models is None else frozenset(models)
         self.requests: list[dict] = []
+        self.usages: list[dict] = []  # the usage sent with each reply (not with HTTP-error faults), in order
         self.paths: list[str] = []
         self.failures: list[str] = []
         self._script = [item_from_dict(i) if isinstance(i, dict) else i for i in script or []]
@@ -183,6 +184,8 @@ class _Responder:
         if empty:
             usage = {**usage, "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0,
                      "prompt_tokens_details": {"cached_tokens": 0}}
+        with self.standin._lock:
+            self.standin.usages.append(usage)
         ctx = render.Context.new(
             self.flavor, str(self.body.get("model")), usage,
             tool_stream=self.standin.tool_stream and bool(self.body.get("tool_stream")),
