@@ -30,13 +30,13 @@ class RunResult(BaseModel):
     steps: int = 0
     usage: dict[str, int] = Field(default_factory=lambda: Usage().as_dict())
     cost_usd: float = 0.0
-    files_changed: list[str] = Field(default_factory=list)
+    files_changed: list[str] = []  # pydantic copies defaults per instance
     commit: Optional[str] = None
     branch: Optional[str] = None
     run_dir: Optional[str] = None
     error: Optional[str] = None
     limit: Optional[str] = None
-    extra: dict[str, Any] = Field(default_factory=dict)
+    extra: dict[str, Any] = {}
 
 
 class Stop(Exception):

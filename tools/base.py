@@ -25,8 +25,9 @@ class ToolSettings(BaseModel):
     output_limit: int = Field(30000, gt=0)
     git_user_name: str = "glm-agent"
     git_user_email: str = "glm-agent@localhost"
-    protected: list[str] = Field(default_factory=list)
-    extra_env_remove: list[str] = Field(default_factory=list)
+    protected: list[str] = []  # plain defaults (pydantic copies them): a builtin default_factory costs
+    # ~5 ms at start-up (pydantic inspects its signature)
+    extra_env_remove: list[str] = []
 
     @property
     def hidden_env(self) -> frozenset[str]:
