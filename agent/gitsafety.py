@@ -94,9 +94,8 @@ class GitGuard:
 
     def end(self, message: str, *, commit: bool) -> GitOutcome:
         git, note = self.git, self.note
-        start_tree = git.tree_of(git.ref_path(self.run_id, "worktree"))
         current_tree = git.worktree_tree()
-        changed = git.changed(start_tree, current_tree)
+        changed = git.changed(git.ref_path(self.run_id, "worktree"), current_tree)  # diff-tree takes the commit
         outcome = GitOutcome(commit=None, branch=_current_branch(git), files_changed=[_shown(p) for p in changed])
         head = git.rev("HEAD")
         if commit and changed:
@@ -109,29 +108,32 @@ class GitGuard:
                 self._restage(committed)
                 head = new
             outcome.user_changes_included = [_shown(p) for p in mixed]
-        if not changed and head == note["orig_head"] and self._drop_empty_branch(outcome.branch):
+        refs: list[str] = []  # ref updates for `git update-ref --stdin`: applied together, in one git process
+        if not changed and head == note["orig_head"] and self._drop_empty_branch(outcome.branch, refs):
             outcome.branch = note["orig_branch"]
         if head and head != note["orig_head"]:
             outcome.commit = head
-            git.run("update-ref", git.ref_path(self.run_id, "end"), head)
+            refs.append(f"update {git.ref_path(self.run_id, 'end')} {head}\n")
         end_snapshot = git.commit_tree(current_tree, [head] if head else [],
                                        f"glm-agent {self.run_id}: working tree after the run")
-        git.run("update-ref", git.ref_path(self.run_id, "end-worktree"), end_snapshot)
+        refs.append(f"update {git.ref_path(self.run_id, 'end-worktree')} {end_snapshot}\n")
+        git.run("update-ref", "--stdin", input="".join(refs))
         note.update(ended=True, ended_at=time.time(), end_head=head, end_branch=outcome.branch,
                     commit=outcome.commit, files_changed=changed,
                     user_changes_included=outcome.user_changes_included)
         write_note(git, note)
         return outcome
 
-    def _drop_empty_branch(self, current: str | None) -> bool:
+    def _drop_empty_branch(self, current: str | None, refs: list[str]) -> bool:
         """A run that changed nothing goes back to the starting branch (same commit: index and files untouched)
-        and deletes the work branch it created. False when that is not exactly the situation."""
+        and deletes the work branch it created (a line added to `refs`). False when that is not exactly the
+        situation."""
         git, note = self.git, self.note
         orig, work, head = note["orig_branch"], note["work_branch"], note["orig_head"]
         if not (note["created_branch"] and orig and head and current == work and git.rev(f"refs/heads/{orig}") == head):
             return False
         git.run("symbolic-ref", "HEAD", f"refs/heads/{orig}")
-        git.run("update-ref", "-d", f"refs/heads/{work}", head)
+        refs.append(f"delete refs/heads/{work} {head}\n")  # HEAD has left it already
         return True
 
     def _restage(self, paths: list[str]) -> None:
