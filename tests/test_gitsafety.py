@@ -263,3 +263,26 @@ def test_non_utf8_file_and_name_with_user_and_agent_edits(repo):
                                capture_output=True, check=True).stdout
     assert b"ligne 19 (agent) \xe9t\xe9" in committed and b"(user)" not in committed
     assert b"ligne 2 (user)" in path.read_bytes()
+
+
+def test_start_snapshot_ignores_status_config_that_hides_work(repo):
+    """begin reads HEAD, branch and dirty paths from one `git status`: user config hiding untracked files or
+    submodule changes must not make a dirty tree look clean (the clean-tree shortcut would lose the file)."""
+    git(repo, "config", "status.showUntrackedFiles", "no")
+    (repo / "new_notes.txt").write_text("user's untracked work\n")
+    guard = GitGuard.begin(repo, "hidden-untracked", branch=None)
+    assert "new_notes.txt" in guard.user_changes
+    assert show(repo, "refs/glm-agent/hidden-untracked/worktree:new_notes.txt") == "user's untracked work\n"
+    assert "new_notes.txt" not in git(repo, "ls-tree", "-r", "--name-only", "refs/glm-agent/hidden-untracked/index")
+
+
+def test_clean_start_records_head_for_index_and_worktree(repo):
+    head = git(repo, "rev-parse", "HEAD").strip()
+    guard = GitGuard.begin(repo, "clean-start", branch="work")
+    assert guard.user_changes == [] and guard.note["orig_head"] == head
+    for name in ("index", "worktree"):
+        assert git(repo, "rev-parse", f"refs/glm-agent/clean-start/{name}^{{tree}}") == \
+            git(repo, "rev-parse", "HEAD^{tree}")
+        assert git(repo, "rev-parse", f"refs/glm-agent/clean-start/{name}^").strip() == head
+    assert git(repo, "rev-parse", "refs/glm-agent/clean-start/head").strip() == head
+    assert git(repo, "symbolic-ref", "--short", "HEAD").strip() == "work"
