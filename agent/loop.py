@@ -1,7 +1,6 @@
 """The planner loop: ask the model, run its tool calls, feed the results back, stop for one stated reason."""
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Callable, Optional, Protocol
 
@@ -158,22 +157,13 @@ class Agent:
             self.messages.append({"role": "tool", "tool_call_id": call.id, "content": text})
             if result.finish_summary is not None:
                 raise Submitted(summary=result.finish_summary)
-            if result.is_error and not self._well_formed(call.name, call.arguments):
+            if result.malformed:
                 malformed, self._last_call = malformed + 1, None  # counted as a format error, not as stuck
             else:
                 self._count_repeat((call.name, call.arguments, result.text))
         self._malformed = self._malformed + 1 if malformed == len(turn.tool_calls) else 0
         if self._malformed >= self.config.limits.max_format_errors:
             raise FormatErrors(f"{self._malformed} malformed turns in a row (tool calls that could not be parsed)")
-
-    def _well_formed(self, name: str, arguments: str) -> bool:
-        """Whether a failed call failed for what it did rather than for how it was written."""
-        if name not in self.toolset.names():
-            return False
-        try:
-            return isinstance(json.loads(arguments or "{}"), dict)
-        except ValueError:
-            return False
 
     def _count_repeat(self, key: tuple) -> None:
         self._repeats = self._repeats + 1 if key == self._last_call else 1

@@ -185,3 +185,17 @@ def test_null_for_an_optional_field_means_its_default(repo):
     assert not result.is_error and "1\thello" in result.text
     missing = build_toolset(repo).dispatch("read_file", '{"path": null}')
     assert missing.is_error and "field 'path'" in missing.text
+
+
+@pytest.mark.parametrize("name, arguments, malformed", [
+    ("read_flie", '{"path": "README.md"}', True),               # unknown tool
+    ("read_file", '{"path": "README.md"', True),                 # not JSON
+    ("read_file", '{"path": "a"}{"path": "b"}', True),          # two different objects
+    ("read_file", '{"offset": "x"}', False),                     # readable, just invalid: the model acted
+    ("read_file", '{"path": "missing.txt"}', False),             # a failing action
+    ("read_file", '{"path": "README.md"}{"path": "README.md"}', False),  # repaired duplicate, runs
+])
+def test_calls_that_cannot_be_read_are_marked_malformed_for_the_loop(repo, name, arguments, malformed):
+    result = build_toolset(repo).dispatch(name, arguments)
+    assert result.malformed is malformed
+    assert result.is_error or not malformed

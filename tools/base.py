@@ -10,11 +10,14 @@ from tools.secretenv import SECRET_ENV
 
 @dataclass(frozen=True)
 class ToolResult:
-    """What a tool call returns to the loop; `finish_summary` is set only when finish was accepted."""
+    """What a tool call returns to the loop; `finish_summary` is set only when finish was accepted, `malformed`
+    when the call could not even be read (unknown tool, unparsable arguments): the loop counts those as format
+    errors rather than as a repeated action."""
 
     text: str
     is_error: bool = False
     finish_summary: str | None = None
+    malformed: bool = False
 
 
 class ToolSettings(BaseModel):

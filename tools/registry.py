@@ -104,11 +104,11 @@ class Toolset:
     def dispatch(self, name: str, arguments: str | None) -> ToolResult:
         tool = self._tools.get(name)
         if tool is None:
-            return ToolResult(self._unknown(name), is_error=True)
+            return ToolResult(self._unknown(name), is_error=True, malformed=True)
         try:
             parsed = parse_arguments(arguments, self._strings[name], name)
         except ArgumentError as exc:
-            return self._invalid(name, str(exc))
+            return self._invalid(name, str(exc), malformed=True)
         fields = tool.args.model_fields
         given = {key: value for key, value in parsed.args.items()  # null for an optional field means its default
                  if not (value is None and key in fields and not fields[key].is_required())}
@@ -130,8 +130,9 @@ class Toolset:
         text = text.encode("utf-8", "replace").decode("utf-8")
         return ToolResult(text, result.is_error, result.finish_summary)
 
-    def _invalid(self, name: str, problem: str) -> ToolResult:
-        return ToolResult(f"Invalid arguments for {name}: {problem}\nExpected: {self._signatures[name]}", is_error=True)
+    def _invalid(self, name: str, problem: str, *, malformed: bool = False) -> ToolResult:
+        return ToolResult(f"Invalid arguments for {name}: {problem}\nExpected: {self._signatures[name]}", is_error=True,
+                          malformed=malformed)
 
     def _unknown(self, name: str) -> str:
         close = difflib.get_close_matches(str(name), list(self._tools), n=1)
