@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import pytest
 
@@ -11,13 +10,7 @@ from agent.errors import ContextTooLongError, QuotaError
 from agent.loop import Agent
 from agent.testing import FunctionModel, ScriptExhausted, ScriptedModel, make_turn
 from agent.turn import Usage
-
-
-@dataclass(frozen=True)
-class Result:
-    text: str
-    is_error: bool = False
-    finish_summary: str | None = None
+from tools import ToolResult as Result
 
 
 class MiniToolset:
@@ -39,11 +32,11 @@ class MiniToolset:
     def dispatch(self, name, arguments):
         self.calls.append((name, arguments))
         if name not in self.names():
-            return Result(f"unknown tool {name}", is_error=True)
+            return Result(f"unknown tool {name}", is_error=True, malformed=True)
         try:
             args = json.loads(arguments)
         except ValueError:
-            return Result("arguments are not valid JSON", is_error=True)
+            return Result("arguments are not valid JSON", is_error=True, malformed=True)
         if name == "finish":
             return Result("accepted", finish_summary=args.get("summary", ""))
         if name == "count":
