@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import time
@@ -39,11 +38,10 @@ class Recorder:
 
     def write_result(self, result: dict) -> Path:
         """result.json via a temporary file and rename: never half written."""
+        from tools.workspace import atomic_write
+
         path = self.run_dir / "result.json"
-        tmp = path.with_name(".result.json.tmp")
-        tmp.write_text(self._scrub(json.dumps(result, indent=2, ensure_ascii=False, default=str)) + "\n",
-                       encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, (self._scrub(json.dumps(result, indent=2, ensure_ascii=False, default=str)) + "\n").encode())
         return path
 
     def close(self) -> None:
