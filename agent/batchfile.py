@@ -104,7 +104,7 @@ def read_results(out: Path) -> list[dict]:
 def keep_out_of_repos(out: Path, tasks: list[Task]) -> None:
     """OUT inside a task's source repository (the default when run from it): list it in that repository's
     .git/info/exclude, so the batch's worktrees and logs never show in `git status` or get added by `git add -A`."""
-    from agent.gitsafety import GitSafetyError, open_repo
+    from agent.gitrepo import GitSafetyError, exclude, open_repo
 
     for repo in sorted({t.repo for t in tasks if not is_url(t.repo)}):
         try:
@@ -112,10 +112,4 @@ def keep_out_of_repos(out: Path, tasks: list[Task]) -> None:
             rel = out.resolve().relative_to(git.root.resolve())
         except (GitSafetyError, ValueError):
             continue
-        exclude = git.path("info/exclude")
-        text = exclude.read_text() if exclude.exists() else ""
-        line = f"/{rel.as_posix()}/"
-        if line not in text.splitlines():
-            exclude.parent.mkdir(parents=True, exist_ok=True)
-            sep = "" if not text or text.endswith("\n") else "\n"
-            exclude.write_text(f"{text}{sep}{line}\n")
+        exclude(git, f"/{rel.as_posix()}/")

@@ -173,6 +173,16 @@ def write_note(git: Git, note: dict) -> None:
     tmp.replace(folder / f"{note['run_id']}.json")
 
 
+def exclude(git: Git, pattern: str) -> None:
+    """Add `pattern` to .git/info/exclude (once): ignored in this clone only, the user's .gitignore untouched."""
+    path = git.path("info/exclude")
+    text = path.read_text() if path.exists() else ""
+    if pattern not in text.splitlines():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sep = "" if not text or text.endswith("\n") else "\n"
+        path.write_text(f"{text}{sep}{pattern}\n")
+
+
 def open_repo(repo: Path) -> Git:
     """The top of the working tree containing `repo`, checked to be a usable, non-bare git checkout."""
     repo = Path(repo)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # Git, GitSafetyError, open_repo, read_note and write_note are imported from here by undo, fix and batch
-from agent.gitrepo import Git, GitSafetyError, open_repo, read_note, write_note  # noqa: F401
+from agent.gitrepo import Git, GitSafetyError, exclude, open_repo, read_note, write_note  # noqa: F401
 
 EXCLUDE_LINE = ".glm-agent/"
 _PLAIN_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*(/[A-Za-z0-9][A-Za-z0-9_-]*)*")
@@ -66,7 +66,7 @@ class GitGuard:
         if branch is not None and f"refs/heads/{branch}" in taken:
             raise GitSafetyError(f"branch {branch!r} already exists; pick another name with --branch "
                                  f"or delete it first")
-        _ensure_excluded(git)
+        exclude(git, EXCLUDE_LINE)
         note = {
             "run_id": run_id, "worktree_path": str(git.root), "started_at": time.time(),
             "orig_branch": symbolic.removeprefix("refs/heads/") or None, "orig_head": head,
@@ -202,12 +202,3 @@ def _start_state(git: Git) -> tuple[str | None, str, list[str]]:
 def _plain_ref_name(name: str) -> bool:
     """Names git's ref rules certainly accept (no dots, no specials), so no `git check-ref-format` is needed."""
     return bool(_PLAIN_REF.fullmatch(name))
-
-
-def _ensure_excluded(git: Git) -> None:
-    exclude = git.path("info/exclude")
-    text = exclude.read_text() if exclude.exists() else ""
-    if EXCLUDE_LINE not in text.splitlines():
-        exclude.parent.mkdir(parents=True, exist_ok=True)
-        sep = "" if not text or text.endswith("\n") else "\n"
-        exclude.write_text(f"{text}{sep}{EXCLUDE_LINE}\n")
