@@ -3,44 +3,19 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
-from pydantic import Field
+from typing import TYPE_CHECKING
 
 from tools.base import ToolError
 from tools.fuzzy import closest_regions
 from tools.history import History
-from tools.registry import ToolArgs
 from tools.workspace import Workspace, atomic_write
+
+if TYPE_CHECKING:
+    from tools.models import EditFile, UndoEdit, WriteFile
 
 SNIPPET_CONTEXT = 3
 SNIPPET_MAX_LINES = 40
 _LINE_PREFIX = re.compile(r"^\s*\d+\t", re.M)
-
-
-class WriteFile(ToolArgs):
-    """Create a file, or replace a whole file (parent folders are created). To change part of an existing file use
-    edit_file instead. Overwriting requires that you read the file in this run and it has not changed since."""
-
-    path: str = Field(description="File path relative to the repo root")
-    content: str = Field(description="The complete new file content")
-
-
-class EditFile(ToolArgs):
-    """Replace exact text in a file. old_string must match the file exactly (whitespace and indentation included,
-    without read_file's line-number prefix) and be unique unless replace_all is true; add surrounding lines to make
-    it unique. Use this, not bash sed/echo, for edits."""
-
-    path: str = Field(description="File path relative to the repo root")
-    old_string: str = Field(description="Exact existing text to replace")
-    new_string: str = Field(description="Replacement text")
-    replace_all: bool = Field(False, description="Replace every occurrence")
-
-
-class UndoEdit(ToolArgs):
-    """Revert the last write_file/edit_file/undo-able change this run made to a file (several levels). Use it to
-    back out a bad edit instead of git checkout."""
-
-    path: str = Field(description="File path relative to the repo root")
 
 
 class Editor:

@@ -1,21 +1,14 @@
 """finish: the model's completion signal, optionally checked by a gate (fix mode: the check must pass)."""
 from __future__ import annotations
 
-from typing import Callable
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Callable
 
 from tools.base import ToolResult
-from tools.registry import ToolArgs
+
+if TYPE_CHECKING:
+    from tools.models import Finish
 
 FinishGate = Callable[[str], "str | None"]
-
-
-class Finish(ToolArgs):
-    """Call when the task is complete (or cannot be completed), with a short summary of what you did and how you
-    verified it. This ends the run; do not call it while work remains."""
-
-    summary: str = Field(min_length=1, description="What changed, and how it was verified")
 
 
 def make_finish(gate: FinishGate | None) -> Callable[[Finish], ToolResult]:

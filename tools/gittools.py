@@ -3,49 +3,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-
-from pydantic import Field, field_validator
+from typing import TYPE_CHECKING
 
 from tools.base import ToolError
 from tools.history import History
-from tools.registry import ToolArgs
 from tools.workspace import Workspace
 
+if TYPE_CHECKING:
+    from tools.models import GitCommit, GitDiff, GitLog, GitStatus
+
 GIT_TIMEOUT = 120
-
-
-class GitStatus(ToolArgs):
-    """Show the branch and the changed, staged and untracked files (git status --short). Use it to check what you
-    have changed so far."""
-
-
-class GitDiff(ToolArgs):
-    """Show uncommitted changes as a unified diff: unstaged by default, staged=true for the index. Use it to review
-    your edits before finishing or committing."""
-
-    path: str | None = Field(None, description="Limit to this file or folder")
-    staged: bool = Field(False, description="Show staged changes instead")
-
-
-class GitLog(ToolArgs):
-    """Show recent commits (hash, date, author, subject); use git_diff for uncommitted changes."""
-
-    n: int = Field(10, ge=1, le=200, description="Number of commits")
-
-
-class GitCommit(ToolArgs):
-    """Commit changes: the given paths, or every file changed since the run began that is not ignored (the user's own
-    uncommitted changes are left out unless you edited those files or name them). Only when the task asks for a
-    commit; never commit ignored or generated files."""
-
-    message: str = Field(min_length=1, description="Commit message")
-    paths: list[str] | None = Field(None, description="Files to commit (default: all changes)")
-
-    @field_validator("paths", mode="before")
-    @classmethod
-    def _one_path(cls, value):
-        """A lone string is one path (models often send "a.py" for ["a.py"])."""
-        return [value] if isinstance(value, str) else value
 
 
 class GitTools:

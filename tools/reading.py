@@ -4,28 +4,19 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-
-from pydantic import Field
+from typing import TYPE_CHECKING
 
 from tools.base import ToolError
 from tools.fileinfo import SNIFF_BYTES, binary_kind, human_size, list_files
 from tools.history import History
-from tools.registry import ToolArgs
 from tools.workspace import Workspace
+
+if TYPE_CHECKING:
+    from tools.models import ReadFile
 
 LINE_LIMIT = 2000
 CHAR_LIMIT = 100_000
 LISTING_LIMIT = 400
-
-
-class ReadFile(ToolArgs):
-    """Read a text file as numbered lines (`cat -n` style), or list a directory (2 levels). Use it before
-    editing; read big files in ranges with offset/limit. Prefer it to bash cat/head/tail; use grep/glob to find
-    files first."""
-
-    path: str = Field(description="File or directory, relative to the repo root")
-    offset: int = Field(1, ge=1, description="First line to show (1-based)")
-    limit: int = Field(2000, ge=1, description="Maximum number of lines")
 
 
 class Reader:

@@ -5,52 +5,30 @@ import difflib
 import json
 import re
 from dataclasses import dataclass
-from typing import Callable
-
-from pydantic import BaseModel, ConfigDict, ValidationError
-from pydantic.json_schema import GenerateJsonSchema
+from typing import TYPE_CHECKING, Callable
 
 from tools.arguments import ArgumentError, parse_arguments
 from tools.base import EndRun, ToolError, ToolResult
 
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from tools.models import ToolArgs
+
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-
-
-class ToolArgs(BaseModel):
-    """Base of every argument model: its docstring is the tool description, unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class _QuietSchema(GenerateJsonSchema):
-    """Schemas without titles, and optional values typed as their plain type (vLLM coerces anyOf/null)."""
-
-    def field_title_should_be_set(self, schema) -> bool:
-        return False
-
-    def nullable_schema(self, schema):
-        return self.generate_inner(schema["schema"])
-
-    def default_schema(self, schema):
-        out = super().default_schema(schema)
-        if out.get("default", 0) is None:
-            out.pop("default")
-        return out
 
 
 @dataclass(frozen=True)
 class Tool:
-    """One model-callable tool: its wire name, argument model and implementation."""
+    """One model-callable tool: its wire name, argument model and implementation.
+
+    `args` is the argument model (a tools.models.ToolArgs subclass), or a function of no arguments returning it:
+    the toolset then calls it once, when the model is first needed (the tool's first dispatch, when the wire
+    schemas come ready-made), so pydantic and the models need not load before the first request."""
 
     name: str
-    args: type[ToolArgs]
+    args: type[ToolArgs] | Callable[[], type[ToolArgs]]
     run: Callable[[ToolArgs], "str | ToolResult"]
-
-    def schema(self) -> dict:
-        parameters = self.args.model_json_schema(schema_generator=_QuietSchema)
-        parameters.pop("title", None)
-        description = " ".join((parameters.pop("description", None) or "").split())
-        return {"type": "function", "function": {"name": self.name, "description": description, "parameters": parameters}}
 
 
 def _string_fields(parameters: dict) -> frozenset[str]:
@@ -75,14 +53,23 @@ class Toolset:
     """Tools in a fixed order; dispatch turns every model-fixable problem into an error result."""
 
     def __init__(self, tools: list[Tool], changed_paths: Callable[[], list[str]],
-                 close: Callable[[], object] = lambda: None):
+                 close: Callable[[], object] = lambda: None, schemas: list[dict] | None = None):
+        """`schemas`: the tools' wire schemas made beforehand from their models, in the tools' order (build_toolset
+        passes tools/schemas.json's); without them they are generated here, which loads every argument model."""
         for tool in tools:
             if not _NAME.match(tool.name):
                 raise ValueError(f"invalid tool name {tool.name!r}")
         self._tools = {tool.name: tool for tool in tools}
+        self._models: dict[str, type[ToolArgs]] = {}
         self._changed_paths = changed_paths
         self._close = close
-        self._schemas = [tool.schema() for tool in tools]  # each generated once: pydantic schema building is slow
+        if schemas is None:
+            from tools.models import wire_schema
+
+            schemas = [wire_schema(tool.name, self._model(tool)) for tool in tools]
+        elif [schema["function"]["name"] for schema in schemas] != [tool.name for tool in tools]:
+            raise ValueError("the wire schemas do not name the tools in their order")
+        self._schemas = schemas
         params = {schema["function"]["name"]: schema["function"]["parameters"] for schema in self._schemas}
         self._strings = {name: _string_fields(p) for name, p in params.items()}
         self._signatures = {name: _signature(name, p) for name, p in params.items()}
@@ -109,13 +96,16 @@ class Toolset:
             parsed = parse_arguments(arguments, self._strings[name], name)
         except ArgumentError as exc:
             return self._invalid(name, str(exc), malformed=True)
-        fields = tool.args.model_fields
+        model = self._model(tool)
+        fields = model.model_fields
         given = {key: value for key, value in parsed.args.items()  # null for an optional field means its default
                  if not (value is None and key in fields and not fields[key].is_required())}
+        from pydantic import ValidationError  # imported with the model: only a lookup now
+
         try:
-            args = tool.args.model_validate(given)
+            args = model.model_validate(given)
         except ValidationError as exc:
-            return self._invalid(name, _explain(exc, tool.args))
+            return self._invalid(name, _explain(exc, model))
         try:
             outcome = tool.run(args)
         except ToolError as exc:
@@ -129,6 +119,13 @@ class Toolset:
         # undecodable bytes kept as surrogates (edit_file, git output) cannot be sent as UTF-8 JSON
         text = text.encode("utf-8", "replace").decode("utf-8")
         return ToolResult(text, result.is_error, result.finish_summary)
+
+    def _model(self, tool: Tool) -> type[ToolArgs]:
+        """The tool's argument model, its loader called on first need."""
+        model = self._models.get(tool.name)
+        if model is None:
+            model = self._models[tool.name] = tool.args if isinstance(tool.args, type) else tool.args()
+        return model
 
     def _invalid(self, name: str, problem: str, *, malformed: bool = False) -> ToolResult:
         return ToolResult(f"Invalid arguments for {name}: {problem}\nExpected: {self._signatures[name]}", is_error=True,

@@ -3,38 +3,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
-from pydantic import Field
+from typing import TYPE_CHECKING
 
 from tools.base import ToolError
 from tools.fileinfo import SNIFF_BYTES, binary_kind, list_files
-from tools.registry import ToolArgs
 from tools.workspace import Workspace
+
+if TYPE_CHECKING:
+    from tools.models import Glob, Grep
 
 GLOB_LIMIT = 200
 GREP_LINE_CHARS = 300
 GREP_MAX_FILE = 20 * 1024 * 1024
-
-
-class Glob(ToolArgs):
-    """Find files by name pattern (e.g. '**/*.py', 'src/*.ts', '*.md'; a pattern without '/' matches the file name
-    at any depth), newest first; .gitignore'd files are skipped. Use it rather than bash find/ls; use grep to search
-    contents."""
-
-    pattern: str = Field(description="Glob pattern, supports ** and {a,b}")
-    path: str = Field(".", description="Folder to search, relative to the repo root")
-
-
-class Grep(ToolArgs):
-    """Search file contents with a Python regex; prints file:line:text. Skips .gitignore'd and binary files. Use it
-    (not bash grep/rg) to locate code before reading or editing."""
-
-    pattern: str = Field(description="Regular expression")
-    path: str = Field(".", description="File or folder to search")
-    glob: str | None = Field(None, description="Only files matching this glob, e.g. '*.py'")
-    ignore_case: bool = Field(False, description="Case-insensitive match")
-    context: int = Field(0, ge=0, le=20, description="Lines of context around each match")
-    max_results: int = Field(200, ge=1, le=2000, description="Maximum matching lines shown")
 
 
 class Search:

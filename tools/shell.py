@@ -10,35 +10,18 @@ import subprocess
 import time
 import weakref
 from dataclasses import dataclass, field
-
-from pydantic import Field, create_model
+from typing import TYPE_CHECKING
 
 from tools.base import ToolError, ToolResult
 from tools.guard import check_command
 from tools.procs import MARKER, kill_marked, new_marker
-from tools.registry import ToolArgs
 from tools.workspace import Workspace
+
+if TYPE_CHECKING:
+    from tools.models import Bash
 
 EXIT_GRACE = 1.0  # seconds to wait for output after bash exits while a background child holds the pipe
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
-
-
-class Bash(ToolArgs):
-    """Run a shell command with bash in the repo root and get its output (stdout and stderr) and exit code. Each
-    call is a fresh process: cd, exports and variables do not persist, and stdin is closed (no interactive
-    prompts). Use it for tests, builds and git commands the git tools lack; use read_file, grep, glob and
-    edit_file rather than cat, find, sed or echo > file. Start servers in the background with output to a file
-    (cmd > log 2>&1 &). Destructive git commands are refused."""
-
-    command: str = Field(description="The bash command line")
-    timeout: int = Field(120, gt=0, description="Seconds before the command and its children are killed")
-
-    @classmethod
-    def configured(cls, default: int, maximum: int) -> type[Bash]:
-        """This model with the timeout default and maximum of the run's settings in its schema."""
-        timeout = (int, Field(default, gt=0, description=f"Seconds before the command and its children are killed "
-                                                         f"(at most {maximum})"))
-        return create_model("Bash", __base__=cls, __doc__=cls.__doc__, timeout=timeout)
 
 
 @dataclass
