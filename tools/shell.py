@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import os
 import re
 import select
@@ -72,7 +73,7 @@ class Shell:
         capped = f"[timeout capped at the maximum of {timeout}s]\n" if args.timeout > timeout else ""
         try:
             proc = subprocess.Popen(
-                ["bash", "-c", args.command], cwd=self.ws.root, env=self._env(), stdin=subprocess.DEVNULL,
+                ["bash", "-c", args.command], cwd=self.ws.root, env=self._env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
             )
         except OSError as exc:  # E2BIG: the system's limit on one argument is 128 KB
@@ -104,7 +105,10 @@ class Shell:
         status = f"[exit code {code}]" if code >= 0 else f"[killed by signal {-code}]"
         return ToolResult(f"{capped}{output}{note}\n{status}", is_error=code != 0)
 
+    @functools.cached_property
     def _env(self) -> dict[str, str]:
+        """The commands' environment, made on the first call: the agent's own less the hidden keys, made
+        non-interactive (nothing changes os.environ during a run)."""
         hidden = self.ws.settings.hidden_env
         env = {k: v for k, v in os.environ.items() if k not in hidden}
         env.update({MARKER: self._marker}, PAGER="cat", GIT_PAGER="cat", TERM="dumb", GIT_TERMINAL_PROMPT="0", GIT_EDITOR="true",
