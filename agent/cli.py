@@ -154,7 +154,7 @@ def report(result, args: argparse.Namespace, display=None) -> int:
     if result.error and result.stop_reason != "finished":
         print(f"glm-agent: {result.stop_reason}: {result.error}", file=sys.stderr)
     if args.json:
-        print(json.dumps(result.model_dump(mode="json"), indent=2))
+        print(json.dumps(result.to_dict(), indent=2))
     elif display is not None:
         display.summary(result)
     return exit_code(result)

@@ -4,11 +4,11 @@ from __future__ import annotations
 import os
 import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, ValidationError, field_validator
-
+from agent.sections import Section, SectionError
 from tools.base import ToolSettings
 
 if sys.version_info >= (3, 11):
@@ -23,64 +23,63 @@ class ConfigError(Exception):
     """A configuration the user must fix; the CLI prints it and exits with code 2."""
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+def _http_url(value: str) -> Optional[str]:
+    """What is wrong with a base URL, or None."""
+    if not re.match(r"https?://[^/\s]+", value):
+        return "must start with http:// or https:// and a host, e.g. http://localhost:8000/v1"
+    return None
 
 
-class ModelSettings(_Section):
+@dataclass(frozen=True)
+class ModelSettings(Section):
     """How to reach GLM; the key is never here (ZAI_API_KEY from the environment)."""
 
     name: str = "glm-4.6"
-    base_url: Optional[str] = None
+    base_url: Optional[str] = field(default=None, metadata={"check": _http_url})
     endpoint: Literal["general", "coding", "mainland", "mainland-coding"] = "general"
     dialect: Literal["zai", "openai"] = "zai"
     thinking: Optional[bool] = None
     stream: bool = True
     tool_stream: bool = True
-    temperature: Optional[float] = Field(None, ge=0.0, le=1.0)
-    top_p: Optional[float] = Field(None, gt=0.0, le=1.0)
-    max_tokens: int = Field(16384, gt=0)
-    timeout: float = Field(300.0, gt=0)
-    connect_timeout: float = Field(8.0, gt=0)
-    max_retries: int = Field(3, ge=0)
-    backoff: tuple[NonNegativeFloat, NonNegativeFloat] = Field(
-        (1.0, 30.0), description="retry wait (base, cap) in seconds: doubling from base, capped, with jitter")
-    prices: Optional[dict[str, dict[str, float]]] = Field(
-        None, description="USD per million tokens by model: {input, cached_input, output}; overrides the list prices")
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and not re.match(r"https?://[^/\s]+", value):
-            raise ValueError(f"must start with http:// or https:// and a host, e.g. http://localhost:8000/v1 "
-                             f"(got {value!r})")
-        return value
+    temperature: Optional[float] = field(default=None, metadata={"ge": 0, "le": 1})
+    top_p: Optional[float] = field(default=None, metadata={"gt": 0, "le": 1})
+    max_tokens: int = field(default=16384, metadata={"gt": 0})
+    timeout: float = field(default=300.0, metadata={"gt": 0})
+    connect_timeout: float = field(default=8.0, metadata={"gt": 0})
+    max_retries: int = field(default=3, metadata={"ge": 0})
+    # retry wait (base, cap) in seconds: doubling from base, capped, with jitter
+    backoff: tuple[float, float] = field(default=(1.0, 30.0), metadata={"ge": 0})
+    # USD per million tokens by model: {input, cached_input, output}; overrides the list prices
+    prices: Optional[dict[str, dict[str, float]]] = None
 
 
-class Limits(_Section):
+@dataclass(frozen=True)
+class Limits(Section):
     """Hard budgets of one run; at `warn_at` of any of them the model gets one wrap-up warning."""
 
-    max_steps: int = Field(100, gt=0)
-    max_cost_usd: Optional[float] = Field(None, gt=0)
-    max_total_tokens: Optional[int] = Field(None, gt=0)
-    timeout: Optional[float] = Field(None, gt=0, description="wall-clock seconds")
-    warn_at: float = Field(0.9, gt=0, le=1)
-    stuck_repeats: int = Field(3, ge=2)
-    max_format_errors: int = Field(3, ge=1)
+    max_steps: int = field(default=100, metadata={"gt": 0})
+    max_cost_usd: Optional[float] = field(default=None, metadata={"gt": 0})
+    max_total_tokens: Optional[int] = field(default=None, metadata={"gt": 0})
+    timeout: Optional[float] = field(default=None, metadata={"gt": 0})  # wall-clock seconds
+    warn_at: float = field(default=0.9, metadata={"gt": 0, "le": 1})
+    stuck_repeats: int = field(default=3, metadata={"ge": 2})
+    max_format_errors: int = field(default=3, metadata={"ge": 1})
 
 
-class ContextSettings(_Section):
+@dataclass(frozen=True)
+class ContextSettings(Section):
     """When and how old tool results are shortened so the prompt stays inside GLM's window."""
 
-    window: int = Field(200_000, gt=0)
-    shorten_at: float = Field(0.8, gt=0, le=1)
-    exhausted_at: float = Field(0.95, gt=0, le=1)
-    keep_recent_steps: int = Field(3, ge=0)
-    keep_chars: int = Field(1500, ge=0)
-    agents_md_max_bytes: int = Field(32 * 1024, ge=0)
+    window: int = field(default=200_000, metadata={"gt": 0})
+    shorten_at: float = field(default=0.8, metadata={"gt": 0, "le": 1})
+    exhausted_at: float = field(default=0.95, metadata={"gt": 0, "le": 1})
+    keep_recent_steps: int = field(default=3, metadata={"ge": 0})
+    keep_chars: int = field(default=1500, metadata={"ge": 0})
+    agents_md_max_bytes: int = field(default=32 * 1024, metadata={"ge": 0})
 
 
-class GitSettings(_Section):
+@dataclass(frozen=True)
+class GitSettings(Section):
     """The work branch and the final commit."""
 
     branch: bool = True
@@ -88,20 +87,20 @@ class GitSettings(_Section):
     commit_on_stop: bool = False
 
 
-class ToolOptions(ToolSettings):
-    """The tools' own settings (tools.ToolSettings), with unknown keys refused like every other section."""
+@dataclass(frozen=True)
+class ToolOptions(Section, ToolSettings):
+    """The tools' own settings (tools.ToolSettings), validated against their field bounds like every section."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-
-class Config(_Section):
+@dataclass(frozen=True)
+class Config(Section):
     """Everything a run needs besides the task and the secrets."""
 
-    model: ModelSettings = Field(default_factory=ModelSettings)
-    limits: Limits = Field(default_factory=Limits)
-    context: ContextSettings = Field(default_factory=ContextSettings)
-    git: GitSettings = Field(default_factory=GitSettings)
-    tools: ToolOptions = Field(default_factory=ToolOptions)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    limits: Limits = field(default_factory=Limits)
+    context: ContextSettings = field(default_factory=ContextSettings)
+    git: GitSettings = field(default_factory=GitSettings)
+    tools: ToolOptions = field(default_factory=ToolOptions)
 
 
 def user_config_path() -> Path:
@@ -202,9 +201,8 @@ def _reject_secrets(data: dict, source: str, prefix: str = "") -> None:
 
 def _validate(data: dict, source: str) -> Config:
     try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors())
+        return Config.from_dict(data)
+    except SectionError as problems:
         raise ConfigError(f"{source}: invalid configuration: {problems}") from None
 
 

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 TASK = ("The test suite of this project fails (run it with `python3 -m unittest -q`). "
@@ -47,11 +48,11 @@ def run_demo(*, live: bool = False, keep: bool = False, as_json: bool = False) -
         if display is not None:
             print(f"demo repository: {repo}\ntask: {TASK}\nmodel: {'GLM-4.6 (live)' if live else 'offline GLM stand-in, recorded turns'}\n")
         config = load_config(None) if live else Config()  # live: the user's endpoint/model settings apply
-        config.limits.max_steps = min(config.limits.max_steps, 30)
+        config = replace(config, limits=replace(config.limits, max_steps=min(config.limits.max_steps, 30)))
         job = Job(TASK, repo, config, branch="glm-agent/fix-shopcart")
         result = run_job(job, display=display) if live else _offline(job, display)
         if as_json:
-            print(json.dumps(result.model_dump(mode="json"), indent=2))
+            print(json.dumps(result.to_dict(), indent=2))
         else:
             display.summary(result)
             print("\nThe change:\n" + _diff(repo))

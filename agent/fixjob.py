@@ -11,6 +11,7 @@ import re
 import secrets
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from agent.fixcheck import CANNOT_RUN, CheckRun, FixGate, run_check, time_left
@@ -58,7 +59,7 @@ def _fix(args: argparse.Namespace, config, repo: Path, client) -> int:
     if end is not None and left < 1.0:
         return _out_of_time(args, before, config.limits.timeout)
     if end is not None:  # the run gets what the first check left of the job's time limit
-        config = config.model_copy(update={"limits": config.limits.model_copy(update={"timeout": left})})
+        config = replace(config, limits=replace(config.limits, timeout=left))
     protected = ([] if args.allow_test_edits else DEFAULT_PROTECTED) + list(args.protect)
     run_id = new_run_id(f"fix {_short(args.check)}")
     gate = FixGate(args.check, repo, args.check_timeout, args.max_attempts, protected=protected, run_id=run_id, end=end,
@@ -70,7 +71,7 @@ def _fix(args: argparse.Namespace, config, repo: Path, client) -> int:
     result = run_job(job, display=display, model=client)
     after = _check_after(result, gate, args, repo, end)
     extra = _extra(before, after, gate.attempts, _test_files(result.files_changed))
-    result = result.model_copy(update={"extra": {**result.extra, **extra}})
+    result = replace(result, extra={**result.extra, **extra})
     _rewrite_record(result)
     code = report(result, args, display)
     if not args.json:
@@ -147,7 +148,7 @@ def _rewrite_record(result) -> None:
     recorder = Recorder(Path(result.run_dir))
     try:
         recorder({"type": "fix", "stop_reason": result.stop_reason, "error": result.error, **result.extra})
-        recorder.write_result(result.model_dump(mode="json"))
+        recorder.write_result(result.to_dict())
     finally:
         recorder.close()
 
@@ -168,7 +169,7 @@ def _emit(result, args, before: CheckRun, after: CheckRun | None, *, diffstat: s
         if args.json:
             import json
 
-            print(json.dumps(result.model_dump(mode="json"), indent=2))
+            print(json.dumps(result.to_dict(), indent=2))
         else:
             print(f"nothing to fix: `{args.check}` passes (exit 0 in {before.duration_s:.1f}s)")
     target = args.summary_md or os.environ.get("GITHUB_STEP_SUMMARY")

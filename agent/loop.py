@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional, Protocol
-
-from pydantic import BaseModel, Field
 
 from agent.config import Config
 from agent.errors import ContextTooLongError, GLMError
@@ -21,21 +20,26 @@ class Model(Protocol):
                  on_delta: OnDelta | None = None) -> AssistantTurn: ...
 
 
-class RunResult(BaseModel):
+@dataclass
+class RunResult:
     """What a run ended with; the CLI prints it (or its JSON) and maps stop_reason to the exit code."""
 
     stop_reason: str
     summary: str = ""
     steps: int = 0
-    usage: dict[str, int] = Field(default_factory=lambda: Usage().as_dict())
+    usage: dict[str, int] = field(default_factory=lambda: Usage().as_dict())
     cost_usd: float = 0.0
-    files_changed: list[str] = []  # pydantic copies defaults per instance
+    files_changed: list[str] = field(default_factory=list)
     commit: Optional[str] = None
     branch: Optional[str] = None
     run_dir: Optional[str] = None
     error: Optional[str] = None
     limit: Optional[str] = None
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, *only: str) -> dict[str, Any]:
+        """Plain JSON-able data (what result.json holds), or only the named fields; dataclasses.replace copies."""
+        return {key: value for key, value in asdict(self).items() if not only or key in only}
 
 
 class Stop(Exception):
@@ -114,8 +118,8 @@ class Agent:
             raise
         run = RunResult(**result, steps=self._steps, usage=self._usage.as_dict(), cost_usd=round(self._cost, 6),
                         files_changed=self.toolset.changed_paths())
-        self._emit("stop", **run.model_dump(include={"stop_reason", "summary", "error", "limit", "steps",
-                                                     "usage", "cost_usd", "files_changed"}))
+        self._emit("stop", **run.to_dict("stop_reason", "summary", "error", "limit", "steps", "usage", "cost_usd",
+                                         "files_changed"))
         return run
 
     def _step(self) -> None:

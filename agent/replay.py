@@ -37,7 +37,7 @@ def replay(run_dir: Path, repo: Path | None = None) -> dict:
         target = Path(repo).resolve() if repo else _clone_start(start, Path(tmp) / "repo")
         replayed: list[dict] = []
         collect = lambda event: replayed.append(event) if event["type"] == "tool_result" else None  # noqa: E731
-        agent = Agent(ScriptedModel(turns), build_toolset(target), Config.model_validate(start["config"]),
+        agent = Agent(ScriptedModel(turns), build_toolset(target), Config.from_dict(start["config"]),
                       on_event=collect)
         try:
             stop = agent.run(start["task"]).stop_reason

@@ -6,7 +6,7 @@ import signal
 import subprocess
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
@@ -76,7 +76,7 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
         recorder = events.recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
         recorder({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
                   "head": guard.note.get("orig_head"), "branch": guard.branch,
-                  "config": job.config.model_dump(mode="json")})
+                  "config": job.config.to_dict()})
     result: RunResult | None = None
     try:
         if stopped:
@@ -84,7 +84,7 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
         result = _run_agent(job, client, guard.git.root, repo, guard.branch, guard.user_changes, events)
     except KeyboardInterrupt:  # before the loop took over (the loop records its own interruptions)
         result = RunResult(stop_reason="interrupted", error=INTERRUPTED)
-        events({"type": "stop", **result.model_dump(include={"stop_reason", "error", "steps"})})
+        events({"type": "stop", **result.to_dict("stop_reason", "error", "steps")})
     finally:
         with stopping.deferred():
             result = _finish(job, guard, recorder, result)
@@ -98,7 +98,7 @@ def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | N
     from tools import build_toolset
 
     config = job.config
-    settings = config.tools.model_copy(update={"protected": [*config.tools.protected, *job.protected]})
+    settings = replace(config.tools, protected=[*config.tools.protected, *job.protected])
     toolset = build_toolset(root, settings, finish_gate=job.finish_gate, user_changes=user_changes)
     facts = {"root": str(root), "workdir": _relative(workdir, root), "branch": branch, "dirty": bool(user_changes),
              "files": sorted(p.name for p in root.iterdir() if p.name not in (".git", ".glm-agent"))[:60]}
@@ -134,8 +134,8 @@ def _finish(job: Job, guard, recorder: Recorder, result: RunResult | None) -> Ru
                       files_changed=outcome.files_changed or result.files_changed)
     except GitSafetyError as exc:
         update["error"] = "; ".join(filter(None, [result.error, f"git: {exc}"]))
-    result = result.model_copy(update=update)
-    recorder.write_result(result.model_dump(mode="json"))
+    result = replace(result, **update)
+    recorder.write_result(result.to_dict())
     recorder.close()
     return result
 

@@ -34,7 +34,7 @@ def test_events_cover_start_responses_tools_and_stop(repo):
     assert response["tool_calls"][0]["name"] == "read_file"
     assert events[4]["text"].rstrip().endswith("hello") and events[4]["is_error"] is False
     saved = json.loads((Path(result.run_dir) / "result.json").read_text())
-    assert saved == result.model_dump(mode="json")
+    assert saved == result.to_dict()
     assert Path(result.run_dir).parent.parent == repo / ".glm-agent"
 
 

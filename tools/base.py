@@ -1,9 +1,7 @@
 """Types shared by every tool: the result a call returns, the settings, and the model-fixable error."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from pydantic import BaseModel, Field
+from dataclasses import dataclass, field
 
 from tools.secretenv import SECRET_ENV
 
@@ -20,17 +18,18 @@ class ToolResult:
     malformed: bool = False
 
 
-class ToolSettings(BaseModel):
-    """Knobs of the toolset, validated once by the config layer and passed in."""
+@dataclass(frozen=True)
+class ToolSettings:
+    """Knobs of the toolset, validated once by the config layer (agent.config.ToolOptions checks the bounds in
+    the field metadata) and passed in."""
 
-    bash_timeout_default: int = Field(120, gt=0)
-    bash_timeout_max: int = Field(600, gt=0)
-    output_limit: int = Field(30000, gt=0)
+    bash_timeout_default: int = field(default=120, metadata={"gt": 0})
+    bash_timeout_max: int = field(default=600, metadata={"gt": 0})
+    output_limit: int = field(default=30000, metadata={"gt": 0})
     git_user_name: str = "glm-agent"
     git_user_email: str = "glm-agent@localhost"
-    protected: list[str] = []  # plain defaults (pydantic copies them): a builtin default_factory costs
-    # ~5 ms at start-up (pydantic inspects its signature)
-    extra_env_remove: list[str] = []
+    protected: list[str] = field(default_factory=list)
+    extra_env_remove: list[str] = field(default_factory=list)
 
     @property
     def hidden_env(self) -> frozenset[str]:
