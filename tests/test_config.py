@@ -1,12 +1,17 @@
 """Config precedence (defaults < user < repo < --config < -c < flags), TOML-ish -c values, clear errors."""
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from agent.config import Config, ConfigError, load_config, user_config_path
+from agent.sections import SectionError
 
 
 def write(path: Path, text: str) -> Path:
@@ -139,3 +144,106 @@ def test_a_repository_base_url_overridden_by_the_user_is_harmless(tmp_path):
     repo = tmp_path / "repo"
     write(repo / ".glm-agent.toml", "[model]\nbase_url = 'http://attacker.example/v4'\n")
     assert load_config(repo, [], None, {"model.base_url": "http://127.0.0.1:1/v4"}).model.base_url == "http://127.0.0.1:1/v4"
+
+
+@pytest.mark.parametrize("toml,problem", [
+    ("[limits]\nmax_steps = 0", "limits.max_steps: must be greater than 0 (got 0)"),
+    ("[limits]\nwarn_at = 1.5", "limits.warn_at: must be less than or equal to 1 (got 1.5)"),
+    ("[limits]\nmax_steps = 2.5", "limits.max_steps: must be an integer (got 2.5)"),
+    ("[limits]\nmax_steps = true", "limits.max_steps: must be an integer (got True)"),
+    ("[limits]\nmax_cost_usd = false", "limits.max_cost_usd: must be a number (got False)"),
+    ("[limits]\nnope = 1", "limits.nope: unknown key"),
+    ("nope = 1", "nope: unknown key"),
+    ("limits = 3", "limits: must be a table (got 3)"),
+    ("[model]\nname = 4", "model.name: must be a string (got 4)"),
+    ("[model]\nstream = 'yes'", "model.stream: must be true or false (got 'yes')"),
+    ("[model]\nendpoint = 'x'", "model.endpoint: must be one of 'general', 'coding', 'mainland', 'mainland-coding' "
+                                  "(got 'x')"),
+    ("[model]\nbackoff = [1.0]", "model.backoff: must be a list of 2 items (got [1.0])"),
+    ("[model]\nbackoff = [1, -2]", "model.backoff.1: must be greater than or equal to 0 (got -2)"),
+    ("[model]\nbase_url = 'localhost:8000'", "model.base_url: must start with http:// or https://"),
+    ("[model.prices.glm]\ninput = 'cheap'", "model.prices.glm.input: must be a number (got 'cheap')"),
+    ("[tools]\nprotected = 'tests/**'", "tools.protected: must be a list (got 'tests/**')"),
+    ("[tools]\nprotected = ['ok', 3]", "tools.protected.1: must be a string (got 3)"),
+    ("[tools]\nbash_timeout_max = 0", "tools.bash_timeout_max: must be greater than 0 (got 0)"),
+    ("[tools.extra]\nx = 1", "tools.extra: unknown key"),
+])
+def test_each_bad_value_names_its_dotted_key_and_the_file(tmp_path, toml, problem):
+    write(tmp_path / ".glm-agent.toml", toml + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path / '.glm-agent.toml'}: invalid configuration: ")
+    assert problem in str(info.value)
+
+
+def test_all_problems_are_listed_at_once(tmp_path):
+    write(tmp_path / ".glm-agent.toml", "[limits]\nmax_steps = 0\nnope = 1\n[model]\ndialect = 'x'\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    for problem in ("limits.max_steps: must be greater than 0", "limits.nope: unknown key", "model.dialect: must be"):
+        assert problem in str(info.value)
+
+
+def test_lax_numbers_and_toml_arrays_become_the_field_types(tmp_path):
+    write(tmp_path / ".glm-agent.toml", "[limits]\nmax_cost_usd = 2\nmax_steps = 40.0\n[model]\nbackoff = [2, 60]\n")
+    config = load_config(tmp_path)
+    assert config.limits.max_cost_usd == 2.0 and isinstance(config.limits.max_cost_usd, float)
+    assert config.limits.max_steps == 40 and isinstance(config.limits.max_steps, int)
+    assert config.model.backoff == (2.0, 60.0)
+    assert config.to_dict()["model"]["backoff"] == [2.0, 60.0]  # JSON-able: tuples as lists
+
+
+def test_library_construction_converts_nested_dicts_and_validates():
+    config = Config(limits={"max_steps": 40, "max_cost_usd": 0.5}, tools={"protected": ["tests/**"]})
+    assert config.limits.max_steps == 40 and config.limits.max_cost_usd == 0.5 and config.limits.warn_at == 0.9
+    assert config.tools.protected == ["tests/**"] and "ZAI_API_KEY" in config.tools.hidden_env
+    with pytest.raises(SectionError) as info:
+        Config(limits={"max_steps": 0, "typo": 1}, model={"top_p": 0})
+    assert info.value.problems == ["model.top_p: must be greater than 0 (got 0)", "limits.typo: unknown key",
+                                   "limits.max_steps: must be greater than 0 (got 0)"]
+
+
+def test_replace_validates_again_and_sections_are_frozen():
+    limits = Config().limits
+    assert dataclasses.replace(limits, timeout=5).timeout == 5.0
+    with pytest.raises(SectionError, match=r"^timeout: must be greater than 0 \(got -1\)$"):
+        dataclasses.replace(limits, timeout=-1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        limits.max_steps = 0
+
+
+def test_to_dict_round_trips_through_from_dict(tmp_path):
+    write(tmp_path / ".glm-agent.toml", '[model.prices."glm-4.6"]\ninput = 1\ncached_input = 0.5\noutput = 2\n'
+                                        "[tools]\nprotected = ['a']\n")
+    config = load_config(tmp_path)
+    assert Config.from_dict(config.to_dict()) == config
+    with pytest.raises(SectionError, match="must be a table"):
+        Config.from_dict([])
+
+
+def test_a_config_recorded_by_the_pydantic_version_still_replays():
+    recorded = json.loads(  # a start event's "config" as glm-agent wrote it with pydantic's model_dump(mode="json")
+        '{"model": {"name": "glm-4.6", "base_url": null, "endpoint": "coding", "dialect": "zai", "thinking": null, '
+        '"stream": true, "tool_stream": true, "temperature": null, "top_p": null, "max_tokens": 16384, '
+        '"timeout": 300.0, "connect_timeout": 8.0, "max_retries": 3, "backoff": [1.0, 30.0], '
+        '"prices": {"glm-4.6": {"input": 1.0, "cached_input": 0.0, "output": 2.0}}}, '
+        '"limits": {"max_steps": 30, "max_cost_usd": 0.5, "max_total_tokens": null, "timeout": null, "warn_at": 0.9, '
+        '"stuck_repeats": 3, "max_format_errors": 3}, "context": {"window": 200000, "shorten_at": 0.8, '
+        '"exhausted_at": 0.95, "keep_recent_steps": 3, "keep_chars": 1500, "agents_md_max_bytes": 32768}, '
+        '"git": {"branch": true, "commit": true, "commit_on_stop": false}, "tools": {"bash_timeout_default": 120, '
+        '"bash_timeout_max": 600, "output_limit": 30000, "git_user_name": "glm-agent", '
+        '"git_user_email": "glm-agent@localhost", "protected": ["tests/**"], "extra_env_remove": []}}')
+    config = Config.from_dict(recorded)
+    assert config.model.endpoint == "coding" and config.limits.max_cost_usd == 0.5
+    assert config.model.backoff == (1.0, 30.0) and config.tools.protected == ["tests/**"]
+    assert config.to_dict() == recorded
+
+
+def test_loading_the_config_does_not_import_pydantic(tmp_path):
+    write(tmp_path / ".glm-agent.toml", "[limits]\nmax_steps = 7\n[model]\nbackoff = [1, 2]\n")
+    code = ("import sys, agent.config, agent.loop, tools.base\n"
+            f"assert agent.config.load_config({str(tmp_path)!r}).limits.max_steps == 7\n"
+            "assert 'pydantic' not in sys.modules, 'pydantic was imported'\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr
