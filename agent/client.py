@@ -6,11 +6,14 @@ stream is retried as a whole. The API key is kept out of repr, logs and exceptio
 """
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
 import os
 import random
 import time
-from typing import Any, Callable, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 import httpx
@@ -22,7 +25,11 @@ from agent.glmxml import parse_leaked_calls
 from agent.pricing import cost_usd
 from agent.sse import SSEDecoder
 from agent.turn import AssistantTurn, OnDelta, ToolCall
-from agent.wire import TurnBuilder, build_request, parse_body
+from agent.wire import build_request
+from agent.wire_encoder import RequestEncoder
+
+if TYPE_CHECKING:
+    from agent.wire_response import TurnBuilder
 
 log = logging.getLogger("agent.client")
 
@@ -48,6 +55,7 @@ class GLMClient:
         self.temperature, self.top_p, self.max_tokens, self.stop = temperature, top_p, max_tokens, stop
         self.max_retries, self.backoff, self.prices, self.extra_body = max_retries, backoff, prices, extra_body
         self._sleep, self._on_retry = sleep, on_retry
+        self._encoder = RequestEncoder()  # keeps what earlier requests encoded: the history is append-only
         self.__key = _checked_key(os.environ.get("ZAI_API_KEY") or None if api_key is None else api_key)
         # Plain-http endpoints (stand-in, local vLLM) never use TLS: skip loading CA certificates (slow start-up).
         # A proxy from the environment cannot reach this machine's loopback: never send loopback through it.
@@ -80,10 +88,11 @@ class GLMClient:
                              dialect=self.dialect, thinking=thinking, tool_stream=self.tool_stream,
                              temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens,
                              stop=self.stop, extra=self.extra_body)
+        payload = self._encoder.encode(body)  # raises BadRequestError for what GLM would reject
         attempt = 0
         while True:
             try:
-                return self._attempt(body, stream, on_delta)
+                return self._attempt(payload, stream, on_delta, body.get("tools"))
             except GLMError as exc:
                 if not exc.retryable or attempt >= self.max_retries:
                     raise
@@ -100,16 +109,18 @@ class GLMClient:
         ceiling = min(cap, base * (2 ** attempt))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
-    def _attempt(self, body: dict, stream: bool, on_delta: OnDelta | None) -> AssistantTurn:
+    def _attempt(self, payload: bytes, stream: bool, on_delta: OnDelta | None,
+                 tools: list[dict] | None) -> AssistantTurn:
         headers = {"Content-Type": "application/json", "Accept-Language": "en-US,en"}
         if self.__key:
             headers["Authorization"] = f"Bearer {self.__key}"
         url = self.base_url + COMPLETIONS
-        builder = TurnBuilder(on_delta)
+        builder: TurnBuilder | None = None  # made once the answer starts: reading needs pydantic, sending not
         try:
-            with self._http.stream("POST", url, json=body, headers=headers) as response:
+            with self._http.stream("POST", url, content=payload, headers=headers) as response:
                 if response.status_code != 200:
                     raise self._http_error(response.status_code, response.read())
+                builder = _reading().TurnBuilder(on_delta)
                 if stream and "json" not in response.headers.get("content-type", ""):  # SSE, whatever its label
                     self._read_stream(response, builder)
                 else:
@@ -129,7 +140,7 @@ class GLMClient:
         except httpx.TransportError as exc:
             raise self._redacted(errors.NetworkError, f"transport error with {self.base_url}: {exc}",
                                  builder) from None
-        return self._finish(builder, body.get("tools"))
+        return self._finish(builder, tools)
 
     def _read_stream(self, response: httpx.Response, builder: TurnBuilder) -> None:
         decoder = SSEDecoder()
@@ -152,7 +163,7 @@ class GLMClient:
         if data.strip() == "[DONE]":
             return True
         try:
-            chunk = parse_body(data)
+            chunk = _reading().parse_body(data)
         except ValueError:
             raise self._redacted(errors.StreamInterruptedError, f"malformed stream frame: {data[:120]!r}",
                                  builder) from None
@@ -165,7 +176,7 @@ class GLMClient:
 
     def _read_json(self, raw: bytes, builder: TurnBuilder) -> None:
         try:
-            parsed = parse_body(raw)
+            parsed = _reading().parse_body(raw)
         except ValueError:
             raise self._redacted(errors.StreamInterruptedError, f"malformed response body: {raw[:120]!r}",
                                  builder) from None
@@ -179,7 +190,7 @@ class GLMClient:
 
     def _http_error(self, status: int, raw: bytes) -> GLMError:
         try:
-            parsed = parse_body(raw)
+            parsed = _reading().parse_body(raw)
             code, message = parsed.error_fields() or (None, raw.decode("utf-8", "replace")[:500])
             request_id = parsed.request_id
         except ValueError:
@@ -189,8 +200,9 @@ class GLMClient:
     def _typed(self, status: int | None, code: str | None, message: str, request_id: str | None) -> GLMError:
         return errors.make_error(status, code, self._redact(message), request_id)
 
-    def _redacted(self, cls: type[GLMError], message: str, builder: TurnBuilder, hint: str | None = None) -> GLMError:
-        return cls(self._redact(message), request_id=builder.request_id, hint=hint)
+    def _redacted(self, cls: type[GLMError], message: str, builder: TurnBuilder | None,
+                  hint: str | None = None) -> GLMError:
+        return cls(self._redact(message), request_id=builder.request_id if builder else None, hint=hint)
 
     def _redact(self, text: str) -> str:
         return text.replace(self.__key, "<redacted>") if self.__key else text
@@ -221,6 +233,13 @@ class GLMClient:
             raise errors.EmptyReplyError("HTTP 200 with no content, no tool calls and zero usage",
                                          code="empty", request_id=rid, hint=errors.HINT_EMPTY)
         return turn
+
+
+@functools.cache
+def _reading() -> ModuleType:
+    """agent.wire_response, imported when the first answer arrives: loading pydantic and its models before the
+    first request would delay it by over 100 ms."""
+    return importlib.import_module("agent.wire_response")
 
 
 def _is_loopback(url: str) -> bool:
