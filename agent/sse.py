@@ -17,28 +17,25 @@ class SSEDecoder:
     def feed(self, chunk: bytes) -> list[str]:
         lines = (self._tail + chunk).split(b"\n")
         self._tail = lines.pop()
-        events: list[str] = []
-        for line in lines:
-            self._line(line, events)
-        return events
+        return self._events(lines)
 
     def close(self) -> list[str]:
         """Flush at end of stream: a last event without its blank line still counts."""
-        events: list[str] = []
-        if self._tail:
-            self._line(self._tail, events)
-            self._tail = b""
-        self._line(b"", events)
-        return events
+        lines = [self._tail, b""] if self._tail else [b""]
+        self._tail = b""
+        return self._events(lines)
 
-    def _line(self, line: bytes, events: list[str]) -> None:
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if not line:
-            if self._data:
-                events.append(b"\n".join(self._data).decode("utf-8"))
-                self._data = []
-            return
-        if line.startswith(b"data:"):
-            value = line[5:]
-            self._data.append(value[1:] if value.startswith(b" ") else value)
+    def _events(self, lines: list[bytes]) -> list[str]:
+        """The events these complete lines end (one loop, no call per line: a GLM answer is one frame per token)."""
+        events: list[str] = []
+        data = self._data
+        for line in lines:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line:
+                if data:
+                    events.append(b"\n".join(data).decode("utf-8"))
+                    data.clear()
+            elif line.startswith(b"data:"):
+                data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+        return events
