@@ -56,6 +56,7 @@ class GLMClient:
         self.max_retries, self.backoff, self.prices, self.extra_body = max_retries, backoff, prices, extra_body
         self._sleep, self._on_retry = sleep, on_retry
         self._encoder = RequestEncoder()  # keeps what earlier requests encoded: the history is append-only
+        self._url: tuple[str, httpx.URL] | None = None
         self.__key = _checked_key(os.environ.get("ZAI_API_KEY") or None if api_key is None else api_key)
         # Plain-http endpoints (stand-in, local vLLM) never use TLS: skip loading CA certificates (slow start-up).
         # A proxy from the environment cannot reach this machine's loopback: never send loopback through it.
@@ -114,10 +115,9 @@ class GLMClient:
         headers = {"Content-Type": "application/json", "Accept-Language": "en-US,en"}
         if self.__key:
             headers["Authorization"] = f"Bearer {self.__key}"
-        url = self.base_url + COMPLETIONS
         builder: TurnBuilder | None = None  # made once the answer starts: reading needs pydantic, sending not
         try:
-            with self._http.stream("POST", url, content=payload, headers=headers) as response:
+            with self._http.stream("POST", self._completions_url(), content=payload, headers=headers) as response:
                 if response.status_code != 200:
                     raise self._http_error(response.status_code, response.read())
                 builder = _reading().TurnBuilder(on_delta)
@@ -141,6 +141,13 @@ class GLMClient:
             raise self._redacted(errors.NetworkError, f"transport error with {self.base_url}: {exc}",
                                  builder) from None
         return self._finish(builder, tools)
+
+    def _completions_url(self) -> httpx.URL:
+        """The endpoint, parsed once: from a string httpx would parse it again for every request."""
+        url = self.base_url + COMPLETIONS
+        if self._url is None or self._url[0] != url:
+            self._url = url, httpx.URL(url)
+        return self._url[1]
 
     def _read_stream(self, response: httpx.Response, builder: TurnBuilder) -> None:
         decoder = SSEDecoder()
