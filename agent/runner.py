@@ -71,7 +71,11 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
     repo = Path(job.repo).resolve()
     run_id = job.run_id or new_run_id(job.task)
     with stopping.held() as stopped:  # a Ctrl-C now stops the run right after the start is recorded
-        guard = GitGuard.begin(repo, run_id, branch=_branch_for(job, repo))
+        beginning = _InBackground(lambda: GitGuard.begin(repo, run_id, branch=_branch_for(job, repo)))
+        try:
+            _load_first_request_code()
+        finally:
+            guard = beginning.result()
         secrets = [os.environ.get(k, "").strip() for k in SECRET_ENV]
         recorder = events.recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
         recorder({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
@@ -89,6 +93,37 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
         with stopping.deferred():
             result = _finish(job, guard, recorder, result)
     return result
+
+
+class _InBackground:
+    """One call run in a thread; result() waits for it and returns its value or raises its exception."""
+
+    def __init__(self, call: Callable[[], Any]):
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(call,), name="glm-agent-git", daemon=True)
+        self._thread.start()
+
+    def _run(self, call: Callable[[], Any]) -> None:
+        try:
+            self._value = call()
+        except BaseException as exc:  # handed to the caller's thread by result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _load_first_request_code() -> None:
+    """Import the tools and compile the system prompt while git takes the start snapshot in another process:
+    the ~30 ms of git work then costs no time before the first request."""
+    import tools.toolset  # noqa: F401  (the import is the point)
+    from prompts import environment
+
+    environment().get_template("system.j2")
 
 
 def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | None,

@@ -1,10 +1,16 @@
-"""Every string the model sees, as jinja2 templates shipped inside the wheel; rendered strictly."""
+"""Every string the model sees, as jinja2 templates shipped inside the wheel; rendered strictly.
+
+jinja2 is imported on the first render, not with this module, so a run can load it while git takes its start
+snapshot (agent.runner).
+"""
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATE_DIR = Path(__file__).resolve().parent
 
@@ -12,6 +18,8 @@ TEMPLATE_DIR = Path(__file__).resolve().parent
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """One Environment per process: templates are compiled once, not per step (cost seen in mini-swe-agent)."""
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
         undefined=jinja2.StrictUndefined,

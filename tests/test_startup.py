@@ -1,0 +1,59 @@
+"""What a run loads before its first request: validation libraries wait until the model has been asked.
+
+pydantic (tool argument and response models) and GitPython cost well over 100 ms to import; the first request
+needs neither, and in real use the model takes seconds to answer, so loading them after it is free.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from agent.standin import Reply, StandIn
+
+# Runs the real CLI with an audit hook that notes which packages are loaded when the first socket connects.
+PROBE = """
+import json, os, sys
+seen = {}
+def hook(event, args):
+    if event == "socket.connect" and not seen:
+        seen.update(loaded=sorted({name.split(".")[0] for name in sys.modules}))
+        with open(os.environ["PROBE_OUT"], "w") as out:
+            json.dump(seen, out)
+sys.addaudithook(hook)
+from agent.cli import main
+sys.exit(main())
+"""
+
+
+def first_request(repo, tmp_path, *args: str) -> tuple[set[str], dict]:
+    """The top-level packages loaded when the first request's socket connected, and that request's body."""
+    out = tmp_path / "probe.json"
+    with StandIn(script=[Reply(tool_calls=[("finish", {"summary": "nothing to do"})])]) as server:
+        proc = subprocess.run([sys.executable, "-c", PROBE, "run", "say hello", "--repo", str(repo),
+                               "--base-url", server.base_url, "--json", *args],
+                              capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "ZAI_API_KEY": "sk-test-startup-0123456789", "PROBE_OUT": str(out)})
+        assert len(server.requests) == 1
+    assert proc.returncode == 0, proc.stderr
+    return set(json.loads(out.read_text())["loaded"]), server.requests[0]
+
+
+def bash_timeout(body: dict) -> dict:
+    tool = next(t for t in body["tools"] if t["function"]["name"] == "bash")
+    return tool["function"]["parameters"]["properties"]["timeout"]
+
+
+def test_first_request_goes_out_before_pydantic_and_gitpython_load(repo, tmp_path):
+    loaded, body = first_request(repo, tmp_path)
+    assert bash_timeout(body)["default"] == 120
+    assert {"httpx", "jinja2", "agent", "tools"} <= loaded  # the probe saw the real start path
+    assert "pydantic" not in loaded and "pydantic_core" not in loaded
+    assert "git" not in loaded  # GitPython: the guard drives git directly
+
+
+def test_a_non_default_bash_timeout_still_builds_a_correct_first_request(repo, tmp_path):
+    """Custom tool settings take the slower path (schemas generated from the models), never a stale schema."""
+    _, body = first_request(repo, tmp_path, "-c", "tools.bash_timeout_default=7", "-c", "tools.bash_timeout_max=9")
+    assert bash_timeout(body)["default"] == 7 and "at most 9" in bash_timeout(body)["description"]
