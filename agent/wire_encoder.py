@@ -5,7 +5,8 @@ encoded by the previous step. The encoder keeps every top-level field, and every
 the object it came from, a structural snapshot of it and its JSON. A part is reused only while it is the same
 object and still equal to its snapshot: a message edited in place (the loop shortens old tool results that way)
 or replaced is checked and encoded again. The snapshot shares the strings of the original, so `==` against it
-runs in C and skips them by identity: the guard costs a small fraction of encoding.
+runs in C and skips them by identity: the guard costs a small fraction of encoding. (Equality cannot tell 1 from
+1.0 or True, nor see keys merely reordered: the loop's messages hold strings, and key order means nothing to GLM.)
 """
 from __future__ import annotations
 
@@ -58,17 +59,21 @@ class RequestEncoder:
             for i in unseen:
                 self._remember(i, messages[i])
             del self._sent[len(messages):], self._snapshots[len(messages):], self._json[len(messages):]
-            out: list[bytes] = []
-            for key, value in body.items():  # one join: a body of megabytes is copied once
-                out.append(b"," if out else b"{")
-                if key == "messages":
-                    out.append(b'"messages":[')
-                    out += self._json
-                    out.append(b"]")
-                else:
-                    out.append(self._field(key, value).json)
-            out.append(b"}")
-            return b"".join(out)
+            return self._joined(body)
+
+    def _joined(self, body: dict) -> bytes:
+        """The body from the JSON of its parts, in its own key order, in one join: megabytes are copied once."""
+        out: list[bytes] = []
+        for key, value in body.items():
+            out.append(b"," if out else b"{")
+            if key == "messages":
+                out.append(b'"messages":[')
+                out += self._json
+                out.append(b"]")
+            else:
+                out.append(self._field(key, value).json)
+        out.append(b"}")
+        return b"".join(out)
 
     def _unseen(self, messages: list) -> Sequence[int]:
         """Positions whose message is not the same object, unchanged, as the one encoded there last time."""
