@@ -284,7 +284,8 @@ def test_commands_cannot_hang_leak_the_key_or_outlive_the_run(world):
     big = texts["head -c 10000000 /dev/zero | tr '\\0' a"]
     assert len(big) < 40_000 and "bytes of output omitted" in big
     assert texts["echo key=[$ZAI_API_KEY] && env | grep -c API_KEY"].startswith("key=[]\n0")
-    assert texts["echo " + "x" * 200_000].startswith("Error: the command could not be started (Argument list too long")
+    long_command = texts["echo " + "x" * 200_000]  # longer than one argument may be: bash reads it from a pipe
+    assert long_command.startswith("x" * 1000) and long_command.endswith("x\n[exit code 0]")
     assert run.results()[-2][1].startswith("Error: path is not valid Unicode")
     assert sorted(run.result["files_changed"]) == ["-rf", "new\nline.txt", "\ufffd.txt"]
     assert_no_process(f"sleep {tag}")

@@ -157,3 +157,46 @@ def test_interruption_mid_command_kills_the_group(repo, tools):
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(pid)
+
+
+def _bash_processes_of(tools) -> list[int]:
+    """Processes carrying this toolset's marker (what close() kills), found the way a user would: /proc."""
+    from tools.procs import MARKER
+
+    marker = bash(tools, f"echo ${MARKER}").text.splitlines()[0]
+    needle = f"{MARKER}={marker}".encode()
+    found = []
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if needle in open(f"/proc/{name}/environ", "rb").read().split(b"\0") and _alive(int(name)):
+                found.append(int(name))
+        except OSError:
+            pass
+    return found
+
+
+def test_the_next_bash_waits_ready_and_close_leaves_no_process(tools):
+    waiting = _bash_processes_of(tools)
+    assert len(waiting) == 1  # started ahead for the next call
+    assert bash(tools, "echo $$").text.splitlines()[0] == str(waiting[0])  # and that call used it
+    tools.close()
+    assert not any(_alive(pid) for pid in waiting)
+
+
+def test_a_waiting_bash_killed_from_outside_is_replaced(tools):
+    for pid in _bash_processes_of(tools):
+        os.kill(pid, 9)
+    time.sleep(0.1)
+    result = bash(tools, "echo still works")
+    assert result.text == "still works\n[exit code 0]"
+
+
+def test_a_long_multiline_script_runs_whole(tools):
+    script = "\n".join(f"echo line{i}" for i in range(20_000)) + "\nexit 4"  # ~250 KB, past one argument's limit
+    result = bash(tools, script, timeout=60)
+    assert result.is_error and result.text.endswith("line19999\n[exit code 4]")
+
+
+def test_a_nul_character_is_refused_with_a_reason(tools):
+    result = bash(tools, "echo a\0b")
+    assert result.is_error and "NUL character" in result.text

@@ -1,7 +1,13 @@
-"""bash: one fresh, non-interactive bash process per call, killed with all its children on timeout."""
+"""bash: one fresh, non-interactive bash process per call, killed with all its children on timeout.
+
+Each call's bash is started ahead, right after the previous call, and waits for its command on stdin: bash's
+own start-up (1-2 ms, more than the rest of a step's framework work) then overlaps the model's turn instead of
+delaying the command. It reads the whole command before running any of it, so the command's stdin is at EOF.
+"""
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
 import os
 import re
@@ -62,23 +68,19 @@ class Shell:
     def __init__(self, workspace: Workspace):
         self.ws = workspace
         self._marker = new_marker()
-        self.close = weakref.finalize(self, kill_marked, self._marker)
+        self._next: list[subprocess.Popen] = []  # the bash started ahead for the next call, if any
+        self.close = weakref.finalize(self, _close, self._marker, self._next)
 
     def bash(self, args: Bash) -> ToolResult:
         refusal = check_command(args.command, self.ws.root)
         if refusal:
             raise ToolError(refusal)
+        if "\0" in args.command:
+            raise ToolError("the command contains a NUL character, which bash cannot take; remove it")
         settings = self.ws.settings
         timeout = min(args.timeout, settings.bash_timeout_max)
         capped = f"[timeout capped at the maximum of {timeout}s]\n" if args.timeout > timeout else ""
-        try:
-            proc = subprocess.Popen(
-                ["bash", "-c", args.command], cwd=self.ws.root, env=self._env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        except OSError as exc:  # E2BIG: the system's limit on one argument is 128 KB
-            raise ToolError(f"the command could not be started ({exc.strerror}; it is {len(args.command):,} "
-                            "characters). Write long scripts to a file with write_file and run that.") from None
+        proc = self._started(args.command)
         capture = _Capture(settings.output_limit)
         started = time.monotonic()
         with proc:
@@ -91,6 +93,7 @@ class Shell:
                 _kill_group(proc.pid)
                 _drain(proc, capture)
             code = proc.wait()
+        self._spawn_ahead()
         output = capture.text().rstrip("\n") or "(no output)"
         if ending == "timeout":
             return ToolResult(
@@ -104,6 +107,32 @@ class Shell:
                     "keep a process running, redirect its output: cmd > file.log 2>&1 &]")
         status = f"[exit code {code}]" if code >= 0 else f"[killed by signal {-code}]"
         return ToolResult(f"{capped}{output}{note}\n{status}", is_error=code != 0)
+
+    def _started(self, command: str) -> subprocess.Popen:
+        """A bash running `command`: the one started ahead when it is still waiting, else a new one."""
+        ready = self._next.pop() if self._next else None
+        for proc in (ready, None):
+            proc = proc or self._spawn()
+            try:
+                proc.stdin.write(os.fsencode(command))
+                proc.stdin.close()
+                return proc
+            except BrokenPipeError:  # it was killed while waiting (a command's `pkill bash`, say)
+                proc.wait()
+        raise ToolError("bash exited before it could read the command")
+
+    def _spawn_ahead(self) -> None:
+        """Start the next call's bash now; when that fails, the next call tries again and reports why."""
+        with contextlib.suppress(ToolError):
+            self._next.append(self._spawn())
+
+    def _spawn(self) -> subprocess.Popen:
+        try:
+            return subprocess.Popen(["bash", "-c", ". /dev/stdin"], cwd=self.ws.root, env=self._env,
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        except OSError as exc:
+            raise ToolError(f"bash could not be started: {exc.strerror}") from None
 
     @functools.cached_property
     def _env(self) -> dict[str, str]:
@@ -135,6 +164,15 @@ def _pump(proc: subprocess.Popen, capture: _Capture, deadline: float) -> str:
             exited_at = exited_at or now
             if now - exited_at > EXIT_GRACE:
                 return "held"
+
+
+def _close(marker: str, waiting: list[subprocess.Popen]) -> None:
+    """Kill what the commands left running, and the bash started ahead (reaped, so no zombie stays)."""
+    kill_marked(marker)
+    for proc in waiting:
+        proc.kill()
+        proc.communicate()
+    waiting.clear()
 
 
 def _kill_group(pid: int) -> None:
