@@ -2,10 +2,10 @@
 
     python bench/startup.py [--steps N] [--runs R]
 
-Runs `glm-agent run` against the zero-latency stand-in with `-X importtime` and an audit hook (public
-`subprocess.Popen` events, stamped with the system-wide monotonic clock), then prints the import time per
-top-level package and the subprocesses started before the first request, during the steps and after the last
-response. Diagnostic only: -X importtime and the hook slow the run a little, so take times from run.py.
+Runs `glm-agent run` against the zero-latency stand-in with `-X importtime` and an audit hook (public `import`
+and `subprocess.Popen` events, stamped with the system-wide monotonic clock), then prints the import time per
+top-level package and the subprocesses, each split into before the first request, during the steps and after
+the last response. Diagnostic only: -X importtime and the hook slow the run a little, so take times from run.py.
 """
 from __future__ import annotations
 
@@ -21,12 +21,15 @@ from statistics import median
 from measure import RecordingStandIn, make_repo, task_text
 from subjects import _tool_reply, base_env
 
+PHASES = ("before the first request", "during the steps", "after the last response")
 HOOK = """
 import atexit, json, os, sys, time
 _events = []
 def _hook(event, args):
     if event == "subprocess.Popen":
         _events.append((time.monotonic(), [str(a) for a in list(args[1])[:8]]))
+    elif event == "import":
+        _events.append((time.monotonic(), args[0]))
 sys.addaudithook(_hook)
 atexit.register(lambda: open(os.environ["BENCH_AUDIT_LOG"], "w").write(json.dumps(_events)))
 from agent.cli import main
@@ -35,7 +38,7 @@ sys.exit(main())
 
 
 def one_run(steps: int) -> dict:
-    """Import self-times per package (ms) and each subprocess's phase, from one audited run."""
+    """Import self-times per phase and package (ms) and the subprocesses per phase, from one audited run."""
     def responder(body: dict):
         step = sum(1 for message in body.get("messages", []) if message.get("role") == "assistant")
         return _tool_reply(step, steps, f"true {step}")
@@ -52,16 +55,20 @@ def one_run(steps: int) -> dict:
             raise SystemExit(f"glm-agent run failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
         events = json.loads((scratch / "audit.json").read_text())
         first, last = server.started[0], server.ended[-1]
-    imports: dict[str, float] = defaultdict(float)
+    def phase(stamp: float) -> str:
+        return PHASES[0] if stamp < first else PHASES[1] if stamp < last else PHASES[2]
+
+    imported = {name: phase(stamp) for stamp, name in reversed(events) if isinstance(name, str)}  # first import
+    imports: dict[str, dict[str, float]] = {name: defaultdict(float) for name in PHASES}
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and "|" in line and "self [us]" not in line:
             own, _, name = line[len("import time:"):].split("|")
-            imports[name.strip().split(".")[0]] += int(own) / 1000
+            name = name.strip()
+            imports[imported.get(name, PHASES[0])][name.split(".")[0]] += int(own) / 1000
     phases = defaultdict(list)
     for stamp, args in events:
-        phase = "before the first request" if stamp < first else "during the steps" if stamp < last else \
-            "after the last response"
-        phases[phase].append(_short(args))
+        if not isinstance(args, str):
+            phases[phase(stamp)].append(_short(args))
     return {"imports": imports, "phases": phases}
 
 
@@ -84,13 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     one_run(args.steps)  # warm-up: .pyc files, disk cache
     runs = [one_run(args.steps) for _ in range(args.runs)]
-    packages = {name for run in runs for name in run["imports"]}
-    times = sorted(((median(run["imports"].get(name, 0.0) for run in runs), name) for name in packages), reverse=True)
-    print(f"import self-time by top-level package, median of {args.runs} runs "
-          f"(total {sum(t for t, _ in times):.0f} ms):")
-    for ms, name in times[:15]:
-        print(f"  {ms:7.1f} ms  {name}")
-    for phase in ("before the first request", "during the steps", "after the last response"):
+    for phase in PHASES:
+        packages = {name for run in runs for name in run["imports"][phase]}
+        times = sorted(((median(run["imports"][phase].get(name, 0.0) for run in runs), name) for name in packages),
+                       reverse=True)
+        print(f"import self-time {phase}, by top-level package, median of {args.runs} runs "
+              f"(total {sum(t for t, _ in times):.0f} ms):")
+        for ms, name in times[:12]:
+            print(f"  {ms:7.1f} ms  {name}")
+    for phase in PHASES:
         commands = runs[-1]["phases"].get(phase, [])
         print(f"\nsubprocesses {phase}: {len(commands)}")
         for command, count in Counter(commands).most_common(12):
