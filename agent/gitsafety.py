@@ -125,14 +125,19 @@ class GitGuard:
         return outcome
 
     def _drop_empty_branch(self, current: str | None, refs: list[str]) -> bool:
-        """A run that changed nothing goes back to the starting branch (same commit: index and files untouched)
-        and deletes the work branch it created (a line added to `refs`). False when that is not exactly the
-        situation."""
+        """A run that changed nothing goes back to the starting branch, or to the starting detached HEAD (a batch
+        worktree), at the same commit (index and files untouched), and deletes the work branch it created (a
+        line added to `refs`). False when that is not exactly the situation."""
         git, note = self.git, self.note
         orig, work, head = note["orig_branch"], note["work_branch"], note["orig_head"]
-        if not (note["created_branch"] and orig and head and current == work and git.rev(f"refs/heads/{orig}") == head):
+        if not (note["created_branch"] and head and current == work):
             return False
-        git.run("symbolic-ref", "HEAD", f"refs/heads/{orig}")
+        if orig is None:
+            git.run("update-ref", "--no-deref", "-m", f"glm-agent {self.run_id}: back to the start", "HEAD", head)
+        elif git.rev(f"refs/heads/{orig}") == head:
+            git.run("symbolic-ref", "HEAD", f"refs/heads/{orig}")
+        else:
+            return False
         refs.append(f"delete refs/heads/{work} {head}\n")  # HEAD has left it already
         return True
 

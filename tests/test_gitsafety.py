@@ -149,6 +149,20 @@ def test_nothing_changed_means_no_commit_and_no_leftover_branch(repo):
     assert (repo / "README.md").read_text() == "the user's edit\n"
 
 
+def test_nothing_changed_on_a_detached_head_leaves_it_detached_and_no_branch(repo):
+    """A batch worktree starts detached: an interrupted or empty run there must not leave its branch behind."""
+    head = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "switch", "-q", "--detach")
+    (repo / "wip.txt").write_text("untracked\n")
+    guard = GitGuard.begin(repo, "run-8", branch="glm-agent/batch-x")
+    outcome = guard.end("Stopped: interrupted", commit=False)
+    assert outcome.commit is None and outcome.branch is None
+    assert git(repo, "branch", "--show-current").strip() == "" and git(repo, "rev-parse", "HEAD").strip() == head
+    assert "glm-agent/batch-x" not in git(repo, "branch") and (repo / "wip.txt").exists()
+    assert undo(repo, "run-8").startswith("Undid run run-8.")
+    assert git(repo, "rev-parse", "HEAD").strip() == head and (repo / "wip.txt").read_text() == "untracked\n"
+
+
 def test_identity_fallback_without_writing_user_config(tmp_path):
     bare = tmp_path / "noid"
     bare.mkdir()
