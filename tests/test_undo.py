@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,25 @@ def test_refuses_when_run_branch_has_user_commits(repo):
     with pytest.raises(UndoError, match="commits made after run r1"):
         undo(repo)
     assert state(repo) == before and git(repo, "rev-parse", "--verify", "work")
+
+
+def test_a_run_that_switched_to_the_users_branch_and_committed_there_is_refused_with_the_way_out(repo):
+    guard = GitGuard.begin(repo, "r1", branch="work")
+    start = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "switch", "-q", "main")  # what a model's `git switch main` does mid-run
+    (repo / "fix.py").write_text("x\n")
+    outcome = guard.end("fix", commit=True)
+    assert outcome.branch == "main" and outcome.commit
+    before = state(repo)
+    with pytest.raises(UndoError, match="ended on main, not on its branch work") as info:
+        undo(repo)
+    assert state(repo) == before
+    way_out = re.findall(r"`(git [^`]+)`", str(info.value))
+    assert [command.split()[:3] for command in way_out] == [["git", "reset", "--keep"], ["git", "branch", "-d"]]
+    for command in way_out:  # followed as a user would
+        git(repo, *command.split()[1:])
+    assert state(repo)[:2] == ("main\n", start + "\n") and not (repo / "fix.py").exists()
+    assert git(repo, "branch", "--list", "work") == ""
 
 
 def test_undo_after_user_switched_back_keeps_branch_as_ref(repo):
