@@ -46,7 +46,10 @@ class GLMClient:
                  connect_timeout: float = 8.0, max_retries: int = 3, backoff: tuple[float, float] = (1.0, 30.0),
                  prices: Mapping[str, Any] | None = None, transport: httpx.BaseTransport | None = None,
                  extra_body: dict | None = None, sleep: Callable[[float], None] = time.sleep,
-                 on_retry: Callable[[GLMError, float], None] | None = None):
+                 on_retry: Callable[[GLMError, float], None] | None = None,
+                 on_sent: Callable[[], None] | None = None):
+        """`on_sent()` is called each time a request has gone out whole: while the model thinks, the caller may
+        do work that overlaps its answer."""
         if dialect not in DIALECTS:
             raise ValueError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
         self.base_url = resolve_base_url(base_url, endpoint)
@@ -55,6 +58,7 @@ class GLMClient:
         self.temperature, self.top_p, self.max_tokens, self.stop = temperature, top_p, max_tokens, stop
         self.max_retries, self.backoff, self.prices, self.extra_body = max_retries, backoff, prices, extra_body
         self._sleep, self._on_retry = sleep, on_retry
+        self._extensions = {"trace": _when_sent(on_sent)} if on_sent is not None else {}
         self._encoder = RequestEncoder()  # keeps what earlier requests encoded: the history is append-only
         self._url: tuple[str, httpx.URL] | None = None
         self.__key = _checked_key(os.environ.get("ZAI_API_KEY") or None if api_key is None else api_key)
@@ -117,7 +121,8 @@ class GLMClient:
             headers["Authorization"] = f"Bearer {self.__key}"
         builder: TurnBuilder | None = None  # made once the answer starts: reading needs pydantic, sending not
         try:
-            with self._http.stream("POST", self._completions_url(), content=payload, headers=headers) as response:
+            with self._http.stream("POST", self._completions_url(), content=payload, headers=headers,
+                                   extensions=self._extensions) as response:
                 if response.status_code != 200:
                     raise self._http_error(response.status_code, response.read())
                 builder = _reading().TurnBuilder(on_delta)
@@ -267,3 +272,11 @@ def _checked_key(key: str | None) -> str:
             "the API key contains spaces, control or non-ASCII characters, which an HTTP header cannot carry: "
             "check ZAI_API_KEY for a copy-paste error", code="local", hint=errors.HINT_AUTH)
     return key
+
+
+def _when_sent(callback: Callable[[], None]) -> Callable[[str, dict], None]:
+    """An httpcore trace hook that calls `callback` once a request's body has been sent (HTTP/1.1)."""
+    def trace(event: str, info: dict) -> None:
+        if event == "http11.send_request_body.complete":
+            callback()
+    return trace

@@ -1,6 +1,7 @@
 """One job end to end: git guard, run records, toolset, client and loop, wired together and always closed."""
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -71,7 +72,7 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
     repo = Path(job.repo).resolve()
     run_id = job.run_id or new_run_id(job.task)
     with stopping.held() as stopped:  # a Ctrl-C now stops the run right after the start is recorded
-        beginning = _InBackground(lambda: GitGuard.begin(repo, run_id, branch=_branch_for(job, repo)))
+        beginning = _InBackground("git start", lambda: GitGuard.begin(repo, run_id, branch=_branch_for(job, repo)))
         try:
             _load_first_request_code()
         finally:
@@ -96,12 +97,13 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
 
 
 class _InBackground:
-    """One call run in a thread; result() waits for it and returns its value or raises its exception."""
+    """One call run in a thread; result() waits for it and returns its value or raises its exception (a call
+    whose result is never asked for fails silently: the warm-up imports, which the main thread repeats)."""
 
-    def __init__(self, call: Callable[[], Any]):
+    def __init__(self, name: str, call: Callable[[], Any]):
         self._value: Any = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(call,), name="glm-agent-git", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(call,), name=f"glm-agent {name}", daemon=True)
         self._thread.start()
 
     def _run(self, call: Callable[[], Any]) -> None:
@@ -124,6 +126,17 @@ def _load_first_request_code() -> None:
     from prompts import environment
 
     environment().get_template("system.j2")
+
+
+@functools.lru_cache(maxsize=None)  # once per process
+def _load_answer_code_in_background() -> None:
+    """Once the first request is out, import in a thread what reading the answer and running its tool calls
+    needs (pydantic, the response and tool argument models: ~0.2 s): the model's thinking hides it."""
+    def load() -> None:
+        import agent.wire_response  # noqa: F401  (the import is the point)
+        import tools.models  # noqa: F401
+
+    _InBackground("warm-up", load)
 
 
 def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | None,
@@ -183,7 +196,7 @@ def build_client(config: Config, on_retry: Callable[[Exception, float], None] | 
     return GLMClient(m.base_url, None, m.name, endpoint=m.endpoint, dialect=m.dialect, thinking=m.thinking,
                      tool_stream=m.tool_stream, temperature=m.temperature, top_p=m.top_p, max_tokens=m.max_tokens,
                      timeout=m.timeout, connect_timeout=m.connect_timeout, max_retries=m.max_retries,
-                     backoff=m.backoff, prices=m.prices, on_retry=on_retry)
+                     backoff=m.backoff, prices=m.prices, on_retry=on_retry, on_sent=_load_answer_code_in_background)
 
 
 def agents_md(root: Path, workdir: Path, cap: int) -> list[dict]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 
 import pytest
@@ -245,3 +246,22 @@ def test_thinking_can_be_switched_per_call():
         client.complete(USER)
         first, second = server.requests
     assert first["thinking"] == {"type": "disabled"} and second["thinking"] == {"type": "enabled"}
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_on_sent_fires_once_per_request_after_it_went_out_and_before_the_answer(stream):
+    sent = threading.Semaphore(0)
+    seen_before_answer = []
+
+    def responder(body):  # answers only once the client says the request is out (or after 5 s)
+        seen_before_answer.append(sent.acquire(timeout=5))
+        return Reply(content="ok")
+
+    with StandIn(responder=responder) as server:
+        client = make(server, on_sent=sent.release)
+        messages = [{"role": "user", "content": "hi"}]
+        for _ in range(2):
+            assert client.complete(messages, stream=stream).content == "ok"
+        client.close()
+    assert seen_before_answer == [True, True]
+    assert not sent.acquire(timeout=0)  # exactly once per request

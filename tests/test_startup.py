@@ -1,7 +1,7 @@
 """What a run loads before its first request: validation libraries wait until the model has been asked.
 
 pydantic (tool argument and response models) and GitPython cost well over 100 ms to import; the first request
-needs neither, and in real use the model takes seconds to answer, so loading them after it is free.
+needs neither, and in real use the model takes seconds to answer: a thread loads them while it thinks.
 """
 from __future__ import annotations
 
@@ -12,32 +12,40 @@ import sys
 
 from agent.standin import Reply, StandIn
 
-# Runs the real CLI with an audit hook that notes which packages are loaded when the first socket connects.
+# Runs the real CLI with an audit hook that notes which packages are loaded when the first socket connects,
+# and which thread first imports pydantic.
 PROBE = """
-import json, os, sys
+import atexit, json, os, sys, threading
 seen = {}
 def hook(event, args):
-    if event == "socket.connect" and not seen:
-        seen.update(loaded=sorted({name.split(".")[0] for name in sys.modules}))
-        with open(os.environ["PROBE_OUT"], "w") as out:
-            json.dump(seen, out)
+    if event == "socket.connect" and "loaded" not in seen:
+        seen["loaded"] = sorted({name.split(".")[0] for name in sys.modules})
+    if event == "import" and args[0] == "pydantic" and "pydantic_by" not in seen:
+        seen["pydantic_by"] = threading.current_thread().name
+atexit.register(lambda: json.dump(seen, open(os.environ["PROBE_OUT"], "w")))
 sys.addaudithook(hook)
 from agent.cli import main
 sys.exit(main())
 """
 
 
-def first_request(repo, tmp_path, *args: str) -> tuple[set[str], dict]:
-    """The top-level packages loaded when the first request's socket connected, and that request's body."""
+def probe(repo, tmp_path, *args: str, latency: float = 0.0) -> tuple[dict, dict]:
+    """What the probe saw, and the first request's body."""
     out = tmp_path / "probe.json"
-    with StandIn(script=[Reply(tool_calls=[("finish", {"summary": "nothing to do"})])]) as server:
+    with StandIn(script=[Reply(tool_calls=[("finish", {"summary": "nothing to do"})])], latency=latency) as server:
         proc = subprocess.run([sys.executable, "-c", PROBE, "run", "say hello", "--repo", str(repo),
                                "--base-url", server.base_url, "--json", *args],
                               capture_output=True, text=True, timeout=120,
                               env={**os.environ, "ZAI_API_KEY": "sk-test-startup-0123456789", "PROBE_OUT": str(out)})
         assert len(server.requests) == 1
     assert proc.returncode == 0, proc.stderr
-    return set(json.loads(out.read_text())["loaded"]), server.requests[0]
+    return json.loads(out.read_text()), server.requests[0]
+
+
+def first_request(repo, tmp_path, *args: str) -> tuple[set[str], dict]:
+    """The top-level packages loaded when the first request's socket connected, and that request's body."""
+    seen, body = probe(repo, tmp_path, *args)
+    return set(seen["loaded"]), body
 
 
 def bash_timeout(body: dict) -> dict:
@@ -57,3 +65,9 @@ def test_a_non_default_bash_timeout_still_builds_a_correct_first_request(repo, t
     """Custom tool settings take the slower path (schemas generated from the models), never a stale schema."""
     _, body = first_request(repo, tmp_path, "-c", "tools.bash_timeout_default=7", "-c", "tools.bash_timeout_max=9")
     assert bash_timeout(body)["default"] == 7 and "at most 9" in bash_timeout(body)["description"]
+
+
+def test_while_the_model_thinks_a_thread_loads_what_its_answer_needs(repo, tmp_path):
+    seen, _ = probe(repo, tmp_path, latency=0.5)  # the first answer takes half a second
+    assert "pydantic" not in seen["loaded"]
+    assert seen["pydantic_by"] == "glm-agent warm-up"  # not the main thread, after the answer came
