@@ -18,6 +18,7 @@ from agent.fixcheck import CANNOT_RUN, CheckRun, FixGate, run_check, time_left
 
 DEFAULT_PROTECTED = ["**/tests/**", "test_*.py", "*_test.py", "conftest.py", ".github/**", ".gitlab-ci.yml", ".ci/**"]
 EXIT_CHECK_FAILING = 4
+DEFAULT_TIMEOUT = 1800.0  # a CI job must end: without --timeout (or limits.timeout) a fix job gets 30 minutes
 
 
 class UsageError(Exception):
@@ -30,6 +31,8 @@ def fix(args: argparse.Namespace) -> int:
     from agent.runner import build_client
 
     config = config_from_args(args)
+    if config.limits.timeout is None:
+        config = replace(config, limits=replace(config.limits, timeout=DEFAULT_TIMEOUT))
     repo = args.repo.resolve()
     open_repo(repo)  # not a git checkout: a usage error before the check runs
     client = build_client(config)  # no key: an error now, not after a long first check
@@ -230,7 +233,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "fix", help="make a failing check command pass (CI fix-ups)",
         description="Run CHECK; if it fails, let GLM fix the code until it passes. finish is accepted only when "
-                    "the check passes. Exit 0 check passes (or nothing to fix), 4 check still failing at the end, "
+                    "the check passes; the whole job (both checks included) ends within --timeout, 30 minutes "
+                    "unless set. Exit 0 check passes (or nothing to fix), 4 check still failing at the end, "
                     "1 stopped, 2 usage/config/git error, 3 API error, 130 interrupted.")
     parser.add_argument("task", nargs="?", default=None, help="extra instructions (optional)")
     parser.add_argument("--check", required=True, metavar="CMD", help="the command that must pass, e.g. 'pytest -x'")

@@ -157,3 +157,16 @@ def test_limit_reached_with_check_still_failing_exits_4(repo, key, capsys):
     assert code == 4
     assert result["stop_reason"] == "limit_reached" and result["extra"]["attempts"] == 0
     assert result["extra"]["check_after"]["exit_code"] == 1 and result["commit"] is None
+
+
+@pytest.mark.parametrize("extra, limit", [((), 1800.0), (("--timeout", "120"), 120.0),
+                                          (("-c", "limits.timeout=600"), 600.0)])
+def test_a_fix_job_always_has_a_time_limit(repo, key, capsys, extra, limit):
+    """CI jobs must end: without --timeout (or limits.timeout in config) the job gets 30 minutes."""
+    buggy_project(repo)
+    with StandIn(responder=careful_fixer) as server:
+        code, result = run_fix(capsys, repo, server, *extra)
+    start = json.loads((Path(result["run_dir"]) / "trajectory.jsonl").read_text().splitlines()[0])
+    assert code == 0 and start["type"] == "start"
+    # the run gets what the first check left of the job's limit
+    assert limit - 60 < start["config"]["limits"]["timeout"] <= limit
