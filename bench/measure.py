@@ -9,8 +9,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
-from agent.standin import StandIn
+from agent.standin import Reply, StandIn
 
 from subjects import Subject
 
@@ -39,6 +40,16 @@ class RecordingStandIn(StandIn):
             super().serve(h)
         finally:
             self.ended.append(time.monotonic())
+
+
+def scripted(reply: Callable[[int, int, str], Reply], n: int, command: str) -> Callable[[dict], Reply]:
+    """The stand-in's responder for `n` command steps, then the end; the step is the number of the agent's turns
+    so far, and the commands are numbered (identical repeats would look stuck)."""
+    def responder(body: dict) -> Reply:
+        step = sum(1 for message in body.get("messages", []) if message.get("role") == "assistant")
+        return reply(step, n, f"{command} {step}")
+
+    return responder
 
 
 def task_text(n: int, command: str) -> str:
@@ -78,13 +89,9 @@ def run_once(subject: Subject, n: int, command: str) -> dict:
     and exit (last response -> process gone).
     """
     child: dict[str, int] = {}
-
-    def responder(body: dict):
-        step = sum(1 for message in body.get("messages", []) if message.get("role") == "assistant")
-        return subject.reply(step, n, f"{command} {step}")  # numbered: identical repeats would look stuck
-
     with tempfile.TemporaryDirectory(prefix="glm-bench-") as tmp, \
-            RecordingStandIn(responder=responder, agent_cpu=lambda: process_cpu(child["pid"])) as server:
+            RecordingStandIn(responder=scripted(subject.reply, n, command),
+                             agent_cpu=lambda: process_cpu(child["pid"])) as server:
         scratch = Path(tmp)
         launch = subject.launch(server, make_repo(scratch / "repo"), task_text(n, command), scratch)
         with open(scratch / "out.log", "wb") as out, open(scratch / "err.log", "wb") as err:

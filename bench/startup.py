@@ -18,8 +18,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from statistics import median
 
-from measure import RecordingStandIn, make_repo, task_text
-from subjects import _tool_reply, base_env
+from measure import RecordingStandIn, make_repo, scripted, task_text
+from subjects import base_env, tool_reply
 
 PHASES = ("before the first request", "during the steps", "after the last response")
 HOOK = """
@@ -27,9 +27,9 @@ import atexit, json, os, sys, time
 _events = []
 def _hook(event, args):
     if event == "subprocess.Popen":
-        _events.append((time.monotonic(), [str(a) for a in list(args[1])[:8]]))
+        _events.append((event, time.monotonic(), [str(a) for a in list(args[1])[:8]]))
     elif event == "import":
-        _events.append((time.monotonic(), args[0]))
+        _events.append((event, time.monotonic(), args[0]))
 sys.addaudithook(_hook)
 atexit.register(lambda: open(os.environ["BENCH_AUDIT_LOG"], "w").write(json.dumps(_events)))
 from agent.cli import main
@@ -39,12 +39,8 @@ sys.exit(main())
 
 def one_run(steps: int) -> dict:
     """Import self-times per phase and package (ms) and the subprocesses per phase, from one audited run."""
-    def responder(body: dict):
-        step = sum(1 for message in body.get("messages", []) if message.get("role") == "assistant")
-        return _tool_reply(step, steps, f"true {step}")
-
     with tempfile.TemporaryDirectory(prefix="glm-bench-") as tmp, \
-            RecordingStandIn(responder=responder, agent_cpu=lambda: 0.0) as server:
+            RecordingStandIn(responder=scripted(tool_reply, steps, "true"), agent_cpu=lambda: 0.0) as server:
         scratch = Path(tmp)
         repo = make_repo(scratch / "repo")
         env = {**base_env(scratch), "BENCH_AUDIT_LOG": str(scratch / "audit.json")}
@@ -55,10 +51,11 @@ def one_run(steps: int) -> dict:
             raise SystemExit(f"glm-agent run failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
         events = json.loads((scratch / "audit.json").read_text())
         first, last = server.started[0], server.ended[-1]
+
     def phase(stamp: float) -> str:
         return PHASES[0] if stamp < first else PHASES[1] if stamp < last else PHASES[2]
 
-    imported = {name: phase(stamp) for stamp, name in reversed(events) if isinstance(name, str)}  # first import
+    imported = {name: phase(stamp) for kind, stamp, name in reversed(events) if kind == "import"}  # first import
     imports: dict[str, dict[str, float]] = {name: defaultdict(float) for name in PHASES}
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and "|" in line and "self [us]" not in line:
@@ -66,9 +63,9 @@ def one_run(steps: int) -> dict:
             name = name.strip()
             imports[imported.get(name, PHASES[0])][name.split(".")[0]] += int(own) / 1000
     phases = defaultdict(list)
-    for stamp, args in events:
-        if not isinstance(args, str):
-            phases[phase(stamp)].append(_short(args))
+    for kind, stamp, argv in events:
+        if kind == "subprocess.Popen":
+            phases[phase(stamp)].append(_short(argv))
     return {"imports": imports, "phases": phases}
 
 

@@ -50,7 +50,7 @@ def base_env(scratch: Path) -> dict[str, str]:
     return env
 
 
-def _tool_reply(step: int, n: int, command: str) -> Reply:
+def tool_reply(step: int, n: int, command: str) -> Reply:
     if step < n:
         return Reply(tool_calls=[("bash", {"command": command})])
     return Reply(tool_calls=[("finish", {"summary": "Ran the command as asked."})])
@@ -126,12 +126,12 @@ def build_subjects(names: list[str], cache: Path, mini_format: str) -> list[Subj
     subjects = []
     for name in names:
         if name.split()[0] == "glm-agent":  # "glm-agent --no-stream" runs it with extra flags
-            subjects.append(Subject(name, _glm_launcher(shlex.split(name)[1:]), _tool_reply))
+            subjects.append(Subject(name, _glm_launcher(shlex.split(name)[1:]), tool_reply))
         elif name == "mini-swe-agent":
             text = mini_format == "text"
             subjects.append(Subject(name, _mini_launcher(cache, text), _mini_text_reply if text else _mini_tool_reply))
         elif name == "floor":
-            subjects.append(Subject(name, _floor_launch, _tool_reply))
+            subjects.append(Subject(name, _floor_launch, tool_reply))
         else:
             raise SystemExit(f"unknown subject {name!r}: choose from glm-agent, mini-swe-agent, floor")
     return subjects
