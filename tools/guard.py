@@ -28,7 +28,8 @@ SCRIPT_LIMIT = 256 * 1024  # shell scripts in the repository up to this size are
 
 def check_command(command: str, root: Path) -> str | None:
     """A refusal message (why, and what to do instead) when the command would destroy work, else None."""
-    return _check_line(command, Path(root).resolve(), Path(root).resolve(), depth=0)
+    root = Path(root).resolve()
+    return _check_line(command, root, root, depth=0)
 
 
 def _check_line(line: str, root: Path, cwd: Path | None, depth: int) -> str | None:
