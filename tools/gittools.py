@@ -76,7 +76,7 @@ class GitTools:
         Plain subprocess, not gitpython: this runs at toolset build, before the first request, and importing
         gitpython (which also runs `git version` twice) would delay it."""
         hidden = self.ws.settings.hidden_env
-        env = {**{k: v for k, v in os.environ.items() if k not in hidden}, **{name: "" for name in hidden}}
+        env = {**os.environ, **{name: "" for name in hidden}}  # blanked, like _git's (hooks and filters run)
         try:
             proc = subprocess.run(["git", "status", "--porcelain=v1", "-z", "--no-renames", "--untracked-files=all"],
                                   cwd=self.ws.root, env=env, capture_output=True, stdin=subprocess.DEVNULL,
