@@ -144,12 +144,13 @@ def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | N
     """`user_changes`: the paths uncommitted when the run began, as the git guard found them."""
     from prompts import render
     from tools import build_toolset
+    from tools.workspace import KEPT_DIRS
 
     config = job.config
     settings = replace(config.tools, protected=[*config.tools.protected, *job.protected])
     toolset = build_toolset(root, settings, finish_gate=job.finish_gate, user_changes=user_changes)
     facts = {"root": str(root), "workdir": _relative(workdir, root), "branch": branch, "dirty": bool(user_changes),
-             "files": sorted(p.name for p in root.iterdir() if p.name not in (".git", ".glm-agent"))[:60]}
+             "files": sorted(p.name for p in root.iterdir() if p.name not in KEPT_DIRS)[:60]}
     prompt = render(job.template, task=job.task, facts=facts,
                     agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes), **job.template_vars)
     display = events.display

@@ -10,7 +10,7 @@ from tools.gitguard import check_git
 from tools.killguard import check_kill, is_killer
 from tools.pathguard import broad, check_redirect, check_rm, check_writer, is_writer
 from tools.shellsyntax import SUBST, extract_substitutions, segments
-from tools.workspace import RECORDS_DIR
+from tools.workspace import KEPT_DIRS
 
 _ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _SHELLS = {"bash", "sh", "zsh", "dash", "ksh"}
@@ -165,7 +165,7 @@ def _names_files(words: list[str], root: Path) -> bool:
     names = [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-name", "-iname")]
     if not names or any(broad(name) for name in names):
         return False
-    kept = [n for place in (".git", RECORDS_DIR) for _, dirs, files in os.walk(root / place) for n in dirs + files]
+    kept = [n for place in KEPT_DIRS for _, dirs, files in os.walk(root / place) for n in dirs + files]
     return not any(fnmatch(n.lower(), name.lower()) for name in names for n in kept)
 
 

@@ -11,7 +11,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from tools.shellsyntax import SUBST
-from tools.workspace import RECORDS_DIR
+from tools.workspace import KEPT_DIRS
 
 _DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
 # program -> (options taking a value, whether only the last operand is written (cp) or all of them (mv: the
@@ -128,4 +128,4 @@ def _written(program: str, args: list[str]) -> list[str]:
 
 def _kept(path: Path, root: Path) -> bool:
     """Inside .git, or inside the run records (which a deleted trajectory would lose)."""
-    return path.relative_to(root).parts[:1] in ((".git",), (RECORDS_DIR,))
+    return path.relative_to(root).parts[:1] in [(name,) for name in KEPT_DIRS]

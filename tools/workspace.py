@@ -15,6 +15,7 @@ from tools.base import ToolError, ToolSettings
 
 PATH_MAX = 4096
 RECORDS_DIR = ".glm-agent"  # run records (agent.records.RUNS_DIR lives below it)
+KEPT_DIRS = (".git", RECORDS_DIR)  # top-level folders no tool or command of the agent may change
 
 
 class Workspace:
