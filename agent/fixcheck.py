@@ -12,7 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
 from tools.base import SECRET_ENV
 
@@ -72,9 +72,9 @@ def _tail(out) -> str:
     return text.rstrip()
 
 
-def time_left(limit: float, end: Optional[float]) -> float:
+def time_left(limit: float, end: float) -> float:
     """`limit` seconds, or less when the job's wall-clock end comes first."""
-    return limit if end is None else max(0.0, min(limit, end - time.monotonic()))
+    return max(0.0, min(limit, end - time.monotonic()))
 
 
 class FixGate:
@@ -82,7 +82,7 @@ class FixGate:
     after `max_attempts` refusals."""
 
     def __init__(self, command: str, repo: Path, timeout: float, max_attempts: int, *, protected: list[str],
-                 run_id: str, end: Optional[float] = None, hidden: Sequence[str] = SECRET_ENV):
+                 run_id: str, end: float, hidden: Sequence[str] = SECRET_ENV):
         self.command, self.repo, self.timeout, self.max_attempts = command, repo, timeout, max_attempts
         self.protected, self.run_id, self.end, self.hidden = protected, run_id, end, hidden
         self.attempts = 0

@@ -48,7 +48,7 @@ def _fix(args: argparse.Namespace, config, repo: Path, client) -> int:
     from agent.records import new_run_id
     from agent.runner import Job, run_job
 
-    end = time.monotonic() + config.limits.timeout if config.limits.timeout else None
+    end = time.monotonic() + config.limits.timeout  # always set: fix() gives a job without one DEFAULT_TIMEOUT
     hidden = config.tools.hidden_env
     before = run_check(args.check, repo, time_left(args.check_timeout, end), hidden)
     if before.passed:
@@ -58,11 +58,10 @@ def _fix(args: argparse.Namespace, config, repo: Path, client) -> int:
         return 0
     if before.exit_code in CANNOT_RUN:
         raise UsageError(f"the check command cannot be run (exit {before.exit_code}): {before.output[-500:]}")
-    left = time_left(float("inf"), end)
-    if end is not None and left < 1.0:
+    left = end - time.monotonic()
+    if left < 1.0:
         return _out_of_time(args, before, config.limits.timeout)
-    if end is not None:  # the run gets what the first check left of the job's time limit
-        config = replace(config, limits=replace(config.limits, timeout=left))
+    config = replace(config, limits=replace(config.limits, timeout=left))  # what the first check left of the job
     protected = ([] if args.allow_test_edits else DEFAULT_PROTECTED) + list(args.protect)
     run_id = new_run_id(f"fix {_short(args.check)}")
     gate = FixGate(args.check, repo, args.check_timeout, args.max_attempts, protected=protected, run_id=run_id, end=end,
@@ -106,7 +105,7 @@ def _check_line(command: str, before: CheckRun, after: CheckRun | None, attempts
     return f"check `{command}`: failed before ({was}), {now}; finish attempts checked: {attempts}"
 
 
-def _check_after(result, gate: FixGate, args, repo: Path, end: float | None) -> CheckRun | None:
+def _check_after(result, gate: FixGate, args, repo: Path, end: float) -> CheckRun | None:
     """The check's state at the end: the gate's last run when finish ended the job, else one more run
     (cut short at the job's time limit: a fix job never outlives --timeout by more than a moment)."""
     if result.stop_reason == "interrupted":
