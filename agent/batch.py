@@ -23,6 +23,7 @@ from agent.batchfile import (BatchError, Task, end_with_newline, is_url, keep_ou
                              read_results)
 from agent.batchview import Progress, summary_table
 from agent.config import load_config
+from tools.procs import kill_group
 
 KILL_GRACE_S = 5.0
 CHILD = [sys.executable, "-m", "agent.cli"]
@@ -197,10 +198,7 @@ def _kill_groups(procs: list[subprocess.Popen]) -> None:
     """SIGINT first (a run records its stop), then SIGKILL for whatever is left of each group after a grace period."""
     for sig in (signal.SIGINT, signal.SIGKILL):
         for proc in procs:
-            try:
-                os.killpg(proc.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
+            kill_group(proc.pid, sig)
         if sig == signal.SIGINT:
             grace_end = time.monotonic() + KILL_GRACE_S
             while time.monotonic() < grace_end and any(p.poll() is None for p in procs):

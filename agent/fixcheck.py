@@ -6,7 +6,6 @@ The check's output goes to a temporary file, not a pipe: a check that leaves a b
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from tools.base import SECRET_ENV
+from tools.procs import kill_group
 
 OUTPUT_TAIL = 8000
 CANNOT_RUN = (126, 127)  # the shell's "cannot execute" and "command not found"
@@ -53,10 +53,7 @@ def run_check(command: str, cwd: Path, timeout: float, hidden: Sequence[str] = S
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:  # also on Ctrl-C or the run's deadline: nothing of the check outlives it
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            kill_group(proc.pid)
             proc.wait()
         text = _tail(out)
     return CheckRun(command, proc.returncode, round(time.monotonic() - started, 2), text, timed_out)

@@ -14,6 +14,14 @@ MARKER = "GLM_AGENT_TOOLSET"
 _ROUNDS = 5  # a command still forking while we kill needs a few passes
 
 
+def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal a whole process group (started with start_new_session); one already gone is no error."""
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def new_marker() -> str:
     return secrets.token_hex(8)
 

@@ -12,7 +12,6 @@ import functools
 import os
 import re
 import select
-import signal
 import subprocess
 import time
 import weakref
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from tools.base import ToolError, ToolResult
 from tools.guard import check_command
-from tools.procs import MARKER, kill_marked, new_marker
+from tools.procs import MARKER, kill_group, kill_marked, new_marker
 from tools.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -87,10 +86,10 @@ class Shell:
             try:
                 ending = _pump(proc, capture, started + timeout)
             except BaseException:  # Ctrl-C or the run's deadline: the command must not outlive the call
-                _kill_group(proc.pid)
+                kill_group(proc.pid)
                 raise
             if ending != "eof":
-                _kill_group(proc.pid)
+                kill_group(proc.pid)
                 _drain(proc, capture)
             code = proc.wait()
         self._spawn_ahead()
@@ -173,13 +172,6 @@ def _close(marker: str, waiting: list[subprocess.Popen]) -> None:
         proc.kill()
         proc.communicate()
     waiting.clear()
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _drain(proc: subprocess.Popen, capture: _Capture, limit: float = 1.0) -> None:
