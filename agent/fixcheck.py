@@ -105,10 +105,10 @@ class FixGate:
     def protected_changes(self) -> list[str]:
         """Protected paths that differ from the run's starting snapshot (changed through bash, say)."""
         from agent.gitsafety import open_repo
-        from tools.workspace import matches_protected
+        from tools.workspace import protected_among
 
         if not self.protected:
             return []
         git = open_repo(self.repo)
         changed = git.changed(git.tree_of(git.ref_path(self.run_id, "worktree")), git.worktree_tree())
-        return [p for p in changed if any(matches_protected(p, pattern) for pattern in self.protected)]
+        return protected_among(changed, self.protected)

@@ -123,9 +123,9 @@ def _extra(before: CheckRun, after: CheckRun | None, attempts: int, test_files: 
 
 
 def _test_files(paths: list[str]) -> list[str]:
-    from tools.workspace import matches_protected
+    from tools.workspace import protected_among
 
-    return [p for p in paths if any(matches_protected(p, pattern) for pattern in DEFAULT_PROTECTED)]
+    return protected_among(paths, DEFAULT_PROTECTED)
 
 
 def _short(check: str) -> str:

@@ -101,6 +101,11 @@ def matches_protected(rel: str, pattern: str) -> bool:
     return False
 
 
+def protected_among(paths: list[str], patterns: list[str]) -> list[str]:
+    """The paths that match any of the protected globs, in their order."""
+    return [p for p in paths if any(matches_protected(p, pattern) for pattern in patterns)]
+
+
 def atomic_write(real: Path, data: bytes) -> None:
     """Write through a temporary file in the same folder and rename it over the target, keeping its mode."""
     real.parent.mkdir(parents=True, exist_ok=True)
