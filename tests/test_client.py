@@ -265,3 +265,16 @@ def test_on_sent_fires_once_per_request_after_it_went_out_and_before_the_answer(
         client.close()
     assert seen_before_answer == [True, True]
     assert not sent.acquire(timeout=0)  # exactly once per request
+
+
+def test_leaked_tool_calls_in_content_are_parsed():
+    from agent.glmxml import parse_leaked_calls
+
+    text = ("I'll look.\n<tool_call>read_file\n<arg_key>path</arg_key>\n<arg_value>src/a.py</arg_value>\n</tool_call>"
+            "<tool_call>bash<arg_key>command</arg_key><arg_value>ls -la</arg_value></tool_call>")
+    bash = {"type": "function", "function": {"name": "bash", "parameters": {
+        "type": "object", "properties": {"command": {"type": "string"}}}}}
+    content, calls = parse_leaked_calls(text, [*TOOLS, bash])
+    assert content == "I'll look." and [(name, json.loads(args)) for name, args in calls] == [
+        ("read_file", {"path": "src/a.py"}), ("bash", {"command": "ls -la"})]
+    assert parse_leaked_calls("no calls here", TOOLS) == ("no calls here", [])

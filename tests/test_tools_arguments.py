@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.arguments import ArgumentError, parse_arguments, parse_xml_tool_calls
+from tools.arguments import ArgumentError, parse_arguments
 
 
 @pytest.mark.parametrize("raw, args", [
@@ -64,10 +64,3 @@ def test_xml_values_follow_the_schema_types():
 
 def test_double_encoded_object_is_unwrapped():
     assert parse_arguments('"{\\"a\\": 1}"').args == {"a": 1}
-
-
-def test_leaked_tool_calls_in_content_are_parsed():
-    text = ("I'll look.\n<tool_call>read_file\n<arg_key>path</arg_key>\n<arg_value>src/a.py</arg_value>\n</tool_call>"
-            "<tool_call>bash<arg_key>command</arg_key><arg_value>ls -la</arg_value></tool_call>")
-    assert parse_xml_tool_calls(text) == [("read_file", {"path": "src/a.py"}), ("bash", {"command": "ls -la"})]
-    assert parse_xml_tool_calls("no calls here") == []

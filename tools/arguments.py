@@ -44,16 +44,6 @@ def parse_arguments(raw: str | dict | None, string_fields: frozenset[str] = froz
     return Parsed(_as_object(value), "arguments were wrapped in a markdown fence" if fenced else None)
 
 
-def parse_xml_tool_calls(text: str) -> list[tuple[str, dict]]:
-    """Tool calls leaked into content as `<tool_call>name<arg_key>k</arg_key><arg_value>v</arg_value>...`."""
-    calls = []
-    for match in _XML_CALL.finditer(text or ""):
-        name, body = match.group(1), match.group(2)
-        if name:
-            calls.append((name, _xml_pairs(body, frozenset())))
-    return calls
-
-
 def _as_object(value) -> dict:
     if isinstance(value, str):
         try:
