@@ -104,7 +104,7 @@ class FixGate:
 
     def protected_changes(self) -> list[str]:
         """Protected paths that differ from the run's starting snapshot (changed through bash, say)."""
-        from agent.gitsafety import open_repo
+        from agent.gitrepo import open_repo
         from tools.workspace import protected_among
 
         if not self.protected:

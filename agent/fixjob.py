@@ -27,7 +27,7 @@ class UsageError(Exception):
 
 def fix(args: argparse.Namespace) -> int:
     from agent.cli import config_from_args
-    from agent.gitsafety import open_repo
+    from agent.gitrepo import open_repo
     from agent.runner import build_client
 
     config = config_from_args(args)
@@ -156,7 +156,7 @@ def _rewrite_record(result) -> None:
 
 
 def _diffstat(repo: Path, run_id: str) -> str:
-    from agent.gitsafety import Git
+    from agent.gitrepo import Git
 
     git = Git(repo)
     start, end = git.ref_path(run_id, "worktree"), git.ref_path(run_id, "end-worktree")

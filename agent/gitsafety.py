@@ -11,8 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Git, GitSafetyError, open_repo, read_note and write_note are imported from here by undo, fix and batch
-from agent.gitrepo import Git, GitSafetyError, exclude, open_repo, read_note, write_note  # noqa: F401
+from agent.gitrepo import Git, GitSafetyError, exclude, open_repo, write_note
 
 EXCLUDE_LINE = ".glm-agent/"
 _PLAIN_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*(/[A-Za-z0-9][A-Za-z0-9_-]*)*")
@@ -37,10 +36,10 @@ class GitOutcome:
 class GitGuard:
     """Brackets one run: `begin` records the user's state and switches branch; `end` commits the agent's work."""
 
-    def __init__(self, git: Git, note: dict):
+    def __init__(self, git: Git, note: dict, user_changes: list[str]):
         self.git = git
         self.note = note
-        self.user_changes: list[str] | None = None  # uncommitted paths at begin (None: not known)
+        self.user_changes = user_changes  # the paths uncommitted when the run began
 
     @property
     def run_id(self) -> str:
@@ -88,9 +87,7 @@ class GitGuard:
         write_note(git, note)
         if branch is not None:
             git.run("switch", "-q", "-c", branch)
-        guard = cls(git, note)
-        guard.user_changes = status
-        return guard
+        return cls(git, note, status)
 
     def end(self, message: str, *, commit: bool) -> GitOutcome:
         git, note = self.git, self.note
@@ -199,7 +196,7 @@ def _start_state(git: Git) -> tuple[str | None, str, list[str]]:
             raise GitSafetyError("the index has unresolved merge conflicts; resolve them first")
         elif kind == "1 ":
             paths.append(entry.split(" ", 8)[8])
-        elif kind in ("? ", "! "):
+        elif kind == "? ":  # no "! " lines: ignored files are not asked for
             paths.append(entry[2:])
     return head, branch, paths
 

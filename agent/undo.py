@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from agent.gitsafety import Git, GitSafetyError, open_repo, read_note, write_note
+from agent.gitrepo import Git, GitSafetyError, open_repo, read_note, write_note
 
 
 class UndoError(GitSafetyError):
