@@ -96,13 +96,16 @@ class GitGuard:
         outcome = GitOutcome(commit=None, branch=_current_branch(git), files_changed=[_shown(p) for p in changed])
         head = git.rev("HEAD")
         if commit and changed:
-            tree, mixed = self._agent_tree(current_tree, changed)
-            if tree != git.tree_of(head):
+            users = bool(self.user_changes)  # a clean start left nothing of the user's to keep out or re-stage
+            tree, mixed = self._agent_tree(current_tree, changed) if users else (current_tree, [])
+            head_tree = git.tree_of(head)
+            if tree != head_tree:
                 new = git.commit_tree(tree, [head] if head else [], message)
                 git.run("update-ref", "-m", f"glm-agent {self.run_id}: commit", "HEAD", new, head or "0" * 40)
-                committed = git.changed(git.tree_of(head), tree)
+                committed = git.changed(head_tree, tree)
                 git.set_index_entries(new, committed)
-                self._restage(committed)
+                if users:
+                    self._restage(committed)
                 head = new
             outcome.user_changes_included = [_shown(p) for p in mixed]
         refs: list[str] = []  # ref updates for `git update-ref --stdin`: applied together, in one git process
