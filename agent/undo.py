@@ -73,19 +73,18 @@ def _check_refs(git: Git, note: dict) -> bool:
     run_id, end_head, work = note["run_id"], note.get("end_head"), note["work_branch"]
     current = git.run("symbolic-ref", "-q", "HEAD", check=False).removeprefix("refs/heads/") or None
     ended_on = note.get("end_branch")
-    if work is not None and ended_on != work and git.rev(f"refs/heads/{work}") is not None:
+    tip = git.rev(f"refs/heads/{work}") if work is not None else None
+    if tip is not None and ended_on != work:
         raise UndoError(
             f"run {run_id} ended on {ended_on or 'a detached HEAD'}, not on its branch {work}: a command switched "
             f"branches, so undo cannot tell which commits there are the run's. Its end state is kept as "
             f"refs/glm-agent/{run_id}/end. If {ended_on or 'HEAD'} at {_short(end_head)} holds only the run's "
             f"commits, `git reset --keep {_short(note['orig_head'])}` puts it back, keeping your uncommitted "
             f"changes, and `git branch -d {work}` removes the run's branch.")
-    if work is not None:
-        tip = git.rev(f"refs/heads/{work}")
-        if tip and tip != end_head:
-            raise UndoError(
-                f"branch {work} has commits made after run {run_id} ended ({_short(end_head)}..{_short(tip)}); "
-                f"undo would hide them. Move them elsewhere first, or reset the branch to {_short(end_head)}.")
+    if tip and tip != end_head:
+        raise UndoError(
+            f"branch {work} has commits made after run {run_id} ended ({_short(end_head)}..{_short(tip)}); "
+            f"undo would hide them. Move them elsewhere first, or reset the branch to {_short(end_head)}.")
     at_end = current == work and git.rev("HEAD") == end_head
     if not at_end and not note["created_branch"] and end_head != note["orig_head"]:
         raise UndoError(f"HEAD is no longer where run {run_id} left it ({work or 'detached'} at "
