@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -70,13 +69,17 @@ def _turn(event: dict) -> AssistantTurn:
 
 def _clone_start(start: dict, target: Path) -> Path:
     """A clone sharing the source's objects, checked out at the pre-run snapshot (uncommitted work included)."""
-    source = start["repo"]
-    snapshot = _git(source, "rev-parse", "--verify", "--quiet", f"refs/glm-agent/{start['run_id']}/worktree")
-    revision = snapshot or start.get("head")
+    from agent.gitrepo import Git, GitSafetyError
+
+    source = Git(Path(start["repo"]))
+    revision = source.rev(f"refs/glm-agent/{start['run_id']}/worktree") or start.get("head")
     if not revision:
-        raise ReplayError(f"{source}: neither the run's snapshot ref nor its start commit is available")
-    _git(None, "clone", "-q", "--shared", "--no-checkout", source, str(target))
-    _git(str(target), "-c", "advice.detachedHead=false", "checkout", "-q", revision)
+        raise ReplayError(f"{source.root}: neither the run's snapshot ref nor its start commit is available")
+    try:
+        source.run("clone", "-q", "--shared", "--no-checkout", ".", str(target))
+        Git(target).run("-c", "advice.detachedHead=false", "checkout", "-q", revision)
+    except GitSafetyError as exc:
+        raise ReplayError(str(exc)) from None
     return target
 
 
@@ -112,10 +115,3 @@ def _line(text: str, number: int) -> str:
 
 def _first_line(text: str) -> str:
     return _line(text, 0)
-
-
-def _git(cwd: str | None, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if proc.returncode != 0 and args[0] != "rev-parse":
-        raise ReplayError(f"git {args[0]} failed: {proc.stderr.strip()}")
-    return proc.stdout.strip() if proc.returncode == 0 else ""

@@ -4,7 +4,6 @@ from __future__ import annotations
 import functools
 import os
 import signal
-import subprocess
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -221,17 +220,14 @@ def _branch_for(job: Job, repo: Path) -> str | None:
         return job.branch
     if not job.config.git.branch:
         return None
-    base = AUTO_BRANCH.format(slug=slugify(job.task))
+    from agent.gitrepo import Git
+
+    git, base = Git(repo), AUTO_BRANCH.format(slug=slugify(job.task))
     name, n = base, 1
-    while _git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{name}"):
+    while git.rev(f"refs/heads/{name}"):
         n += 1
         name = f"{base}-{n}"
     return name
-
-
-def _git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    return proc.stdout.strip() if proc.returncode == 0 else ""
 
 
 def _relative(path: Path, root: Path) -> str:
