@@ -49,6 +49,13 @@ def test_finish_commits_on_a_work_branch_and_keeps_the_users_dirty_tree(calc_rep
     assert events[0]["type"] == "start" and events[-1]["type"] == "stop"
 
 
+def test_a_taken_work_branch_name_gets_the_next_free_number(calc_repo):
+    for taken in ("glm-agent/make-add-add", "glm-agent/make-add-add-2"):
+        git(calc_repo, "branch", taken)
+    result, _, _ = run_script(calc_repo, fix_script(), task="Make add() add")
+    assert result.branch == "glm-agent/make-add-add-3" == git(calc_repo, "branch", "--show-current")
+
+
 def test_reasoning_is_sent_back_and_every_request_extends_the_previous(calc_repo):
     _, requests, _ = run_script(calc_repo, fix_script())
     assert requests[1]["messages"][2]["reasoning_content"] == "Look at the file first."
