@@ -148,12 +148,12 @@ def exit_code(result) -> int:
         result.stop_reason, EXIT_STOPPED)
 
 
-def report(result, args: argparse.Namespace, display=None) -> int:
+def report(result, as_json: bool, display=None) -> int:
     """Print the result (JSON only, or the human summary) and return the exit code; a failure's diagnosis
     also goes to stderr, so `--json` consumers and CI logs see why without parsing stdout."""
     if result.error and result.stop_reason != "finished":
         print(f"glm-agent: {result.stop_reason}: {result.error}", file=sys.stderr)
-    if args.json:
+    if as_json:
         print(json.dumps(result.to_dict(), indent=2))
     elif display is not None:
         display.summary(result)
@@ -166,7 +166,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     display = None if args.json else _display()
     job = Job(args.task, args.repo, config, branch=branch_from_args(args))
-    return report(run_job(job, display=display), args, display)
+    return report(run_job(job, display=display), args.json, display)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

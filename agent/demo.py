@@ -1,7 +1,6 @@
 """`glm-agent demo`: fix a failing test in a sample project, offline via the stand-in or live with GLM-4.6."""
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -36,7 +35,7 @@ def prepare_repo(target: Path) -> Path:
 
 def run_demo(*, live: bool = False, keep: bool = False, as_json: bool = False) -> int:
     """Run the demo task and show the diff; returns the CLI exit code."""
-    from agent.cli import exit_code
+    from agent.cli import report
     from agent.config import Config, load_config
     from agent.display import HumanDisplay
     from agent.runner import Job, run_job
@@ -51,13 +50,11 @@ def run_demo(*, live: bool = False, keep: bool = False, as_json: bool = False) -
         config = replace(config, limits=replace(config.limits, max_steps=min(config.limits.max_steps, 30)))
         job = Job(TASK, repo, config, branch="glm-agent/fix-shopcart")
         result = run_job(job, display=display) if live else _offline(job, display)
-        if as_json:
-            print(json.dumps(result.to_dict(), indent=2))
-        else:
-            display.summary(result)
+        code = report(result, as_json, display)
+        if not as_json:
             print("\nThe change:\n" + _diff(repo))
             print(f"\n(kept: {repo})" if keep else "\n(the demo repository is temporary; add --keep to look around in it)")
-        return exit_code(result)
+        return code
     finally:
         if not keep:
             shutil.rmtree(workspace, ignore_errors=True)

@@ -75,7 +75,7 @@ def _fix(args: argparse.Namespace, config, repo: Path, client) -> int:
     extra = _extra(before, after, gate.attempts, _test_files(result.files_changed))
     result = replace(result, extra={**result.extra, **extra})
     _rewrite_record(result)
-    code = report(result, args, display)
+    code = report(result, args.json, display)
     if not args.json:
         print(_check_line(args.check, before, after, gate.attempts))
     _emit(result, args, before, after, diffstat=_diffstat(repo, run_id), printed=True)
