@@ -14,12 +14,11 @@ import random
 import time
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Mapping
-from urllib.parse import urlsplit
 
 import httpx
 
 from agent import errors
-from agent.endpoints import COMPLETIONS, DIALECTS, resolve_base_url
+from agent.endpoints import COMPLETIONS, DIALECTS, is_loopback, resolve_base_url
 from agent.errors import GLMError
 from agent.glmxml import parse_leaked_calls
 from agent.pricing import cost_usd
@@ -66,7 +65,7 @@ class GLMClient:
         # A proxy from the environment cannot reach this machine's loopback: never send loopback through it.
         self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=connect_timeout), transport=transport,
                                   verify=not self.base_url.startswith("http://"),
-                                  trust_env=not _is_loopback(self.base_url))
+                                  trust_env=not is_loopback(self.base_url))
 
     def __repr__(self) -> str:
         key_state = "set" if self.__key else "none"
@@ -252,11 +251,6 @@ def _reading() -> ModuleType:
     """agent.wire_response, imported when the first answer arrives: loading pydantic and its models before the
     first request would delay it by over 100 ms."""
     return importlib.import_module("agent.wire_response")
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _checked_key(key: str | None) -> str:

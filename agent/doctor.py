@@ -15,9 +15,10 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from agent import errors
-from agent.endpoints import DIALECTS, ENDPOINTS, resolve_base_url
+from agent.endpoints import DIALECTS, ENDPOINTS, is_loopback, resolve_base_url
 
 OK, CONFIG_PROBLEM, API_PROBLEM = 0, 2, 3
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
 
 def describe_key(key: str) -> str:
@@ -85,7 +86,7 @@ def run_doctor(*, base_url: str | None = None, api_key: str | None = None, model
         say("FAIL key: ZAI_API_KEY is not set (export it, or put it in your environment before running)")
         return CONFIG_PROBLEM
     say(f"ok   key: {describe_key(key)}")
-    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")):
+    if not is_loopback(url) and any(os.environ.get(v) for v in PROXY_VARIABLES):
         say("skip network: a proxy is configured; the test request goes through it")
         return _test_request(url, key, model, endpoint, dialect, (connect_timeout, timeout), say)
     reason = _reachable(url, connect_timeout)

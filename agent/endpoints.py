@@ -4,6 +4,8 @@ Kept apart from the client so that `glm-agent --help` and the doctor's argument 
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 ENDPOINTS = {
     "general": "https://api.z.ai/api/paas/v4",
     "coding": "https://api.z.ai/api/coding/paas/v4",
@@ -23,3 +25,9 @@ def resolve_base_url(base_url: str | None, endpoint: str) -> str:
     if endpoint not in ENDPOINTS:
         raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(ENDPOINTS)} or a base_url")
     return ENDPOINTS[endpoint]
+
+
+def is_loopback(url: str) -> bool:
+    """A server on this machine: the client never sends it through an environment proxy (none could reach it)."""
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")

@@ -29,6 +29,15 @@ def test_healthy_setup_passes_with_one_tiny_request():
     assert KEY not in text and "ends with ...WXYZ" in text and f"{len(KEY)} characters" in text
 
 
+def test_a_proxy_in_the_environment_does_not_skip_the_network_check_of_a_local_server(monkeypatch):
+    """The client never sends loopback through a proxy, so the doctor checks the connection itself."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("http_proxy", "http://proxy.invalid:3128")
+    with StandIn([Reply(content="ok")]) as server:
+        code, text = doctor(base_url=server.base_url)
+    assert code == 0 and "ok   network" in text and "skip network" not in text
+
+
 def test_short_key_shows_only_its_length():
     with StandIn([Reply(content="ok")]) as server:
         code, text = doctor(base_url=server.base_url, api_key="kQzWvY")  # no hex digits: request ids are hex
