@@ -73,9 +73,13 @@ def _floor_launch(server, repo: Path, task: str, scratch: Path) -> Launch:
     return Launch([sys.executable, str(BENCH / "floor.py"), server.base_url, str(repo), task], base_env(scratch), repo)
 
 
+def _mini_dir(cache: Path) -> Path:
+    return cache / f"mini-swe-agent-{MINI_VERSION}"
+
+
 def mini_venv(cache: Path) -> Path:
     """mini-swe-agent's own venv under the cache dir, created with pip on first use; returns its `mini` script."""
-    venv = cache / f"mini-swe-agent-{MINI_VERSION}"
+    venv = _mini_dir(cache)
     mini = venv / "bin" / "mini"
     if not mini.exists():
         print(f"installing mini-swe-agent {MINI_VERSION} into {venv} (once) ...", file=sys.stderr, flush=True)
@@ -87,7 +91,7 @@ def mini_venv(cache: Path) -> Path:
 
 def mini_versions(cache: Path) -> dict[str, str]:
     """Versions in mini-swe-agent's venv: its start-up is mostly litellm's import, which varies by release."""
-    python = cache / f"mini-swe-agent-{MINI_VERSION}" / "bin" / "python"
+    python = _mini_dir(cache) / "bin" / "python"
     code = ("import importlib.metadata as m, json; "
             "print(json.dumps({p: m.version(p) for p in ('mini-swe-agent', 'litellm')}))")
     done = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
