@@ -4,16 +4,16 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "GLMClient": "agent.client",
-    "AssistantTurn": "agent.turn",
-    "ToolCall": "agent.turn",
-    "Usage": "agent.turn",
-    "Delta": "agent.turn",
-    "StandIn": "agent.standin",
-    "Reply": "agent.standin",
-    "Fault": "agent.standin",
-    "Agent": "agent.loop",
-    "RunResult": "agent.loop",
+    "GLMClient": "glm_agent.glm.client",
+    "AssistantTurn": "glm_agent.core.turn",
+    "ToolCall": "glm_agent.core.turn",
+    "Usage": "glm_agent.core.turn",
+    "Delta": "glm_agent.core.turn",
+    "StandIn": "glm_agent.testing",
+    "Reply": "glm_agent.testing",
+    "Fault": "glm_agent.testing",
+    "Agent": "glm_agent.core.loop",
+    "RunResult": "glm_agent.core.loop",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from agent.standin import Reply, StandIn
-
+from glm_agent.testing import Reply, StandIn
 from subjects import Subject
 
 TIMEOUT = 300.0

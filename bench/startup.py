@@ -32,7 +32,7 @@ def _hook(event, args):
         _events.append((event, time.monotonic(), args[0]))
 sys.addaudithook(_hook)
 atexit.register(lambda: open(os.environ["BENCH_AUDIT_LOG"], "w").write(json.dumps(_events)))
-from agent.cli import main
+from glm_agent.cli.main import main
 sys.exit(main())
 """
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from agent.standin import Reply
+from glm_agent.testing import Reply
 
 BENCH = Path(__file__).resolve().parent
 MINI_VERSION = "2.4.6"

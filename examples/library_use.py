@@ -7,10 +7,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from agent import Agent, GLMClient
-from agent.config import Config
-from agent.runner import Job, run_job
-from tools import build_toolset
+from glm_agent import Agent, GLMClient
+from glm_agent.config.settings import Config
+from glm_agent.jobs.run import Job, run_job
+from glm_agent.tools import build_toolset
 
 
 def guarded(repo: Path, task: str):

@@ -1,7 +1,7 @@
 """Every string the model sees, as jinja2 templates shipped inside the wheel; rendered strictly.
 
 jinja2 is imported on the first render, not with this module, so a run can load it while git takes its start
-snapshot (agent.runner).
+snapshot (glm_agent.jobs.run).
 """
 from __future__ import annotations
 

@@ -1,12 +1,10 @@
-"""Shared test fixtures: a temporary git repo with a known identity, and a guard that tests stay offline."""
+"""Fixtures every test gets: an environment without the developer's key, config or identity, and a temp repo."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from helpers import git_init
 
 
 @pytest.fixture(autouse=True)
@@ -19,20 +17,6 @@ def _isolated_env(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
         monkeypatch.delenv(var, raising=False)
-
-
-def git_init(path: Path) -> Path:
-    """A real git repo with an identity and one commit, as a user's checkout would be."""
-    import git
-
-    repo = git.Repo.init(path, initial_branch="main")
-    with repo.config_writer() as cfg:
-        cfg.set_value("user", "name", "Test User")
-        cfg.set_value("user", "email", "test@example.com")
-    (path / "README.md").write_text("hello\n")
-    repo.index.add(["README.md"])
-    repo.index.commit("initial")
-    return path
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-
-from agent.cli import main
-from agent.standin import Reply, StandIn
-from test_fix import call, git, tool_results
+from glm_agent.cli.main import main
+from glm_agent.testing import Reply, StandIn
+from helpers import call, git, tool_results
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +61,7 @@ def test_a_file_where_the_task_folder_goes_does_not_end_the_batch(tmp_path, caps
 
 
 def test_example_tasks_file_parses():
-    from agent.batchfile import load_tasks
+    from glm_agent.batch.tasks import load_tasks
 
     example = Path(__file__).resolve().parents[1] / "examples" / "tasks.jsonl"
     tasks = load_tasks(example)
@@ -90,7 +89,7 @@ class FakeTerminal:
 def test_progress_redraws_only_on_a_terminal(tty):
     import io
 
-    from agent.batchview import Progress
+    from glm_agent.batch.view import Progress
 
     stream = FakeTerminal() if tty else io.StringIO()
     progress = Progress(total=2, stream=stream)
@@ -105,7 +104,7 @@ def test_progress_redraws_only_on_a_terminal(tty):
 
 
 def test_a_crashing_task_does_not_stop_the_others(repo, tmp_path, monkeypatch, capsys):
-    from conftest import git_init
+    from helpers import git_init
 
     monkeypatch.setenv("ZAI_API_KEY", "sk-test-batch-0123456789")
     broken = git_init(tmp_path / "broken")

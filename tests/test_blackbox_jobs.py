@@ -12,9 +12,17 @@ import time
 from pathlib import Path
 
 import pytest
-
-from agent.standin import Fault, Reply, StandIn
-from test_fix import CALC_BUG, CALC_FIXED, CHECK, TEST, buggy_project, call, git, tool_results
+from glm_agent.testing import Fault, Reply, StandIn
+from helpers import (
+    CALC_BUG,
+    CALC_FIXED,
+    CHECK,
+    TEST,
+    buggy_project,
+    call,
+    git,
+    tool_results,
+)
 
 RESULT_KEYS = {"stop_reason", "summary", "steps", "usage", "cost_usd", "files_changed", "commit", "branch",
                "run_dir", "error", "limit", "extra"}
@@ -33,7 +41,7 @@ def project(repo, monkeypatch) -> Path:
 
 
 def glm_agent(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agent.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-I", "-m", "glm_agent", *args], capture_output=True, text=True,
                           timeout=timeout, **kwargs)
 
 
@@ -199,9 +207,9 @@ def test_summary_md_that_cannot_be_written_does_not_change_the_outcome(project, 
 
 
 def test_markdown_fence_survives_backticks_in_the_check_output():
-    from agent.fixcheck import CheckRun
-    from agent.fixjob import markdown
-    from agent.loop import RunResult
+    from glm_agent.core.result import RunResult
+    from glm_agent.fix.check import CheckRun
+    from glm_agent.fix.summary import markdown
 
     before = CheckRun("make", 1, 0.1, "```\n</details>\n# not a heading")
     text = markdown(RunResult(stop_reason="nothing_to_fix"), before, before, "")
@@ -278,7 +286,7 @@ def test_timeout_bounds_the_whole_job_whatever_the_model_or_check_does(project, 
             work = tmp_path / name.replace(" ", "-")
             subprocess.run(["git", "clone", "-q", str(project), str(work)], check=True)
             procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "agent.cli", "fix", "--check", check, "--repo", str(work), "--json",
+                [sys.executable, "-I", "-m", "glm_agent", "fix", "--check", check, "--repo", str(work), "--json",
                  "--base-url", servers[name].base_url, "-c", "limits.timeout=3"],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         outcomes = {name: (*proc.communicate(timeout=60), proc.returncode) for name, proc in procs.items()}
@@ -322,7 +330,7 @@ def recorded_tool_call(repo: Path, text: str) -> bool:
 def test_undo_after_an_interrupted_run(project, command):
     before = user_state(project)
     with StandIn(responder=slow_worker) as server:
-        proc = subprocess.Popen([sys.executable, "-m", "agent.cli", *command, "--repo", str(project), "--json",
+        proc = subprocess.Popen([sys.executable, "-I", "-m", "glm_agent", *command, "--repo", str(project), "--json",
                                  "--base-url", server.base_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
         deadline = time.monotonic() + 60

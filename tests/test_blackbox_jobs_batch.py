@@ -11,10 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-from agent.standin import Reply, StandIn
-from conftest import git_init
-from test_fix import CHECK, buggy_project, call, git, tool_results
+from glm_agent.testing import Reply, StandIn
+from helpers import CHECK, buggy_project, call, git, git_init, tool_results
 
 pytestmark = pytest.mark.slow
 TASK_TIMEOUT = 20  # well above a normal task's few seconds on a loaded machine; the hanging task costs this much
@@ -47,7 +45,7 @@ class Model:
 
 
 def batch_command(tasks: Path, out: Path, server: StandIn, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "agent.cli", "batch", str(tasks), "--workers", "3", "--out", str(out),
+    return [sys.executable, "-I", "-m", "glm_agent", "batch", str(tasks), "--workers", "3", "--out", str(out),
             "--task-timeout", str(TASK_TIMEOUT), "-c", f"model.base_url={server.base_url}", *extra]
 
 
@@ -131,11 +129,11 @@ def test_batch_isolated_parallel_failing_hanging_interrupted_then_resumed(repo, 
     assert branches <= {row.get("branch") for row in rows.values()}  # interrupted attempts left no empty branch
     # a task's run is undone in its own worktree, never from the source checkout
     run_id, work = Path(rows["one"]["run_dir"]).name, rows["one"]["workdir"]
-    elsewhere = subprocess.run([sys.executable, "-m", "agent.cli", "undo", run_id, "--repo", str(repo)],
+    elsewhere = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "undo", run_id, "--repo", str(repo)],
                                capture_output=True, text=True, timeout=60)
     assert elsewhere.returncode == 1 and f"--repo {work}" in elsewhere.stderr
     assert git(work, "rev-parse", "HEAD") == rows["one"]["commit"]
-    here = subprocess.run([sys.executable, "-m", "agent.cli", "undo", "--repo", work], capture_output=True, text=True,
+    here = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "undo", "--repo", work], capture_output=True, text=True,
                           timeout=60)
     assert here.returncode == 0, here.stderr
     assert not (Path(work) / "one.txt").exists()
@@ -155,7 +153,7 @@ def test_batch_isolated_parallel_failing_hanging_interrupted_then_resumed(repo, 
 def test_a_bad_tasks_file_is_refused_with_the_line(tmp_path, lines, message):
     tasks = tmp_path / "tasks.jsonl"
     tasks.write_text("\n".join(lines) + "\n")
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "batch", str(tasks), "--out", str(tmp_path / "out")],
+    proc = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "batch", str(tasks), "--out", str(tmp_path / "out")],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and f"{tasks}{message}" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
@@ -165,7 +163,7 @@ def test_the_default_out_inside_the_repo_stays_out_of_its_git_status(repo, monke
     monkeypatch.setenv("ZAI_API_KEY", "sk-test-batch-0123456789")
     (repo / "tasks.jsonl").write_text(json.dumps({"id": "a", "repo": ".", "task": "create a.txt"}) + "\n")
     with StandIn(responder=Model()) as server:
-        proc = subprocess.run([sys.executable, "-m", "agent.cli", "batch", "tasks.jsonl",
+        proc = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "batch", "tasks.jsonl",
                                "-c", f"model.base_url={server.base_url}"], cwd=repo, capture_output=True, text=True,
                               timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -176,7 +174,7 @@ def test_the_default_out_inside_the_repo_stays_out_of_its_git_status(repo, monke
 def test_a_bad_config_override_fails_the_batch_up_front(tmp_path):
     tasks = tmp_path / "tasks.jsonl"
     tasks.write_text(json.dumps({"id": "a", "repo": ".", "task": "x"}) + "\n")
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "batch", str(tasks), "--out", str(tmp_path / "out"),
+    proc = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "batch", str(tasks), "--out", str(tmp_path / "out"),
                            "-c", "limits.max_steps=many"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "max_steps" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()

@@ -1,6 +1,6 @@
 """Hostile tool calls against `glm-agent run` as a black box: the user's work, files outside and the key survive.
 
-Each scenario is one real `python -m agent.cli run --json` subprocess against a scripted stand-in, on a repo with
+Each scenario is one real `python -m glm_agent.cli.main run --json` subprocess against a scripted stand-in, on a repo with
 a dirty working tree (modified, staged, untracked and ignored files) and a sentinel folder outside it. The
 assertions are on what a user would inspect afterwards: the files, git, the exit code, the run record.
 """
@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from agent.standin import Reply, StandIn
-from conftest import git_init
+from glm_agent.testing import Reply, StandIn
+from helpers import git_init
 
 FAKE_KEY = "zai-blackbox-key-5f3c9a1e7d"
 SENTINEL = "outside sentinel: must survive\n"
@@ -79,7 +78,7 @@ def run_agent(world: World, turns: list, *flags: str, timeout: float = 90, summa
     env = {**os.environ, "ZAI_API_KEY": FAKE_KEY}
     with StandIn(script) as server:
         proc = subprocess.run(
-            [sys.executable, "-m", "agent.cli", "run", "Hostile task", "--repo", str(world.repo), "--json",
+            [sys.executable, "-I", "-m", "glm_agent", "run", "Hostile task", "--repo", str(world.repo), "--json",
              "--base-url", server.base_url, "-c", "model.max_retries=0", "-c", "tools.bash_timeout_max=3", *flags],
             env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     result = json.loads(proc.stdout)
@@ -223,7 +222,7 @@ def test_destructive_commands_are_refused_and_nothing_is_touched(world):
     outside = world.outside
     sentinel = outside / "sentinel.txt"
     commands = [*DESTRUCTIVE, f"rm -rf {outside}", f"cd /; rm -rf {str(outside)[1:]}", f"cd {outside.parent}; rm -rf outside",
-                f"rm -f {sentinel}", f"echo pwned > {sentinel}", f"echo pwned >> ../outside/sentinel.txt",
+                f"rm -f {sentinel}", f"echo pwned > {sentinel}", "echo pwned >> ../outside/sentinel.txt",
                 f"date | tee {sentinel}", f"cp README.md {outside}/", f"mv tracked.txt {outside}/",
                 f"truncate -s 0 {sentinel}", "mv .git .git-old", "echo 'env > leak' > .git/hooks/pre-commit"]
     commands += ["bash wipe.sh", "sh -e wipe.sh"]  # a script the model wrote is read and checked too
@@ -254,7 +253,7 @@ def test_what_the_guard_cannot_see_is_undone_by_glm_agent_undo(world, flags):
     assert (run.code, run.result["stop_reason"]) == (0, "finished"), run.stderr
     assert (run.result["commit"] is None) == bool(flags)
     assert user_work(world.repo) != EXPECTED  # the damage happened
-    undo = subprocess.run([sys.executable, "-m", "agent.cli", "undo", "--repo", str(world.repo)],
+    undo = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "undo", "--repo", str(world.repo)],
                           capture_output=True, text=True, timeout=60)
     assert undo.returncode == 0, undo.stderr
     assert user_work(world.repo) == EXPECTED
@@ -317,7 +316,7 @@ def test_hooks_planted_by_a_command_never_see_the_key_and_user_changes_stay_unco
 def start_agent(world: World, turns: list) -> tuple[subprocess.Popen, StandIn]:
     server = StandIn([*turns, calls(("finish", {"summary": "never reached"}))]).__enter__()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "run", "Interrupted task", "--repo", str(world.repo), "--json",
+        [sys.executable, "-I", "-m", "glm_agent", "run", "Interrupted task", "--repo", str(world.repo), "--json",
          "--base-url", server.base_url, "--no-branch"],
         env={**os.environ, "ZAI_API_KEY": FAKE_KEY}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL, text=True)
@@ -389,7 +388,7 @@ def test_committing_everything_explicitly_still_leaves_the_users_work_restorable
     run = run_agent(world, turns)
     assert (run.code, run.result["stop_reason"]) == (0, "finished"), run.stderr
     assert {k: v for k, v in user_work(world.repo).items() if not k.startswith("index:")} == USER
-    undo = subprocess.run([sys.executable, "-m", "agent.cli", "undo", "--repo", str(world.repo)],
+    undo = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "undo", "--repo", str(world.repo)],
                           capture_output=True, text=True, timeout=60)
     assert undo.returncode == 0, undo.stderr
     assert user_work(world.repo) == EXPECTED and not (world.repo / "agent.txt").exists()

@@ -15,9 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-from agent.standin import Fault, Raw, Reply, StandIn
-from test_loop_support import FAKE_KEY, call, finish
+from glm_agent.testing import Fault, Raw, Reply, StandIn
+from helpers import FAKE_KEY, call, finish
 
 FAST = ("-c", "model.backoff=[0,0]")
 WRITE = '{"path":"hello.txt","content":"hi\\n"}'
@@ -30,7 +29,7 @@ def run_cli(repo: Path, base_url: str | None, *extra: str, key: str | None = FAK
     env = {k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}
     if key is not None:
         env["ZAI_API_KEY"] = key
-    args = [sys.executable, "-m", "agent.cli", "run", "Write hello.txt", "--repo", str(repo), "--json", *extra]
+    args = [sys.executable, "-I", "-m", "glm_agent", "run", "Write hello.txt", "--repo", str(repo), "--json", *extra]
     if base_url:
         args += ["--base-url", base_url]
     proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
@@ -174,7 +173,7 @@ def test_standin_fragment_styles_and_parallel_calls(repo, style, thinking):
 
 
 def test_system_prompt_and_tools_are_identical_across_two_runs(repo, tmp_path):
-    from conftest import git_init
+    from helpers import git_init
 
     firsts = []
     for path in (repo, git_init(tmp_path / "other")):
@@ -209,11 +208,10 @@ def test_base_url_pasted_in_full_works_and_a_wrong_path_says_so(repo, path, code
 
 def test_a_real_recorded_glm_stream_drives_a_step(repo):
     """Byte-exact GLM-4.6 traffic (a `weather` call our toolset does not have): the model gets an error result."""
-    from conftest import SHARED
+    from helpers import SHARED, need
 
     fixture = SHARED / "fixtures/real-wire/hf-glm46_fantasy_tool_stream_turn1_20251023.json"
-    if not fixture.is_file():
-        pytest.skip(f"real-wire fixtures not found at {fixture.parent}")
+    need(fixture.is_file(), f"the real-wire recording {fixture}")
     body = json.loads(fixture.read_text())["response"]["body"]
     with StandIn([Raw(body, chunks=[37, 400, 3]), finish()], api_key=FAKE_KEY) as server:
         code, result, err = run_cli(repo, server.base_url)
@@ -340,7 +338,7 @@ def test_openai_dialect_errors_end_the_run(repo, raw, code, reason):
 
 def start_cli(repo: Path, base_url: str, *extra: str) -> subprocess.Popen:
     env = {**{k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}, "ZAI_API_KEY": FAKE_KEY}
-    return subprocess.Popen([sys.executable, "-m", "agent.cli", "run", "Write hello.txt", "--repo", str(repo),
+    return subprocess.Popen([sys.executable, "-I", "-m", "glm_agent", "run", "Write hello.txt", "--repo", str(repo),
                              "--json", "--base-url", base_url, *extra], env=env, text=True, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -473,7 +471,7 @@ def doctor(repo: Path, *args: str, key: str | None = FAKE_KEY) -> tuple[int, str
     env = {k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}
     if key:
         env["ZAI_API_KEY"] = key
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "doctor", "--repo", str(repo), *args], env=env,
+    proc = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "doctor", "--repo", str(repo), *args], env=env,
                           capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     return proc.returncode, proc.stdout + proc.stderr
 
@@ -485,7 +483,7 @@ def doctor(repo: Path, *args: str, key: str | None = FAKE_KEY) -> tuple[int, str
     (Fault.http(429, "1305"), 3, "busy"),
 ], ids=["healthy", "1113", "401", "1305"])
 def test_doctor_reads_the_config_and_names_the_problem(repo, item, code, needle):
-    from agent.config import user_config_path
+    from glm_agent.config.loading import user_config_path
 
     with StandIn([item], api_key=FAKE_KEY) as server:
         user_config_path().parent.mkdir(parents=True, exist_ok=True)
@@ -511,7 +509,7 @@ def test_human_output_shows_retries_and_never_passes_control_sequences_to_the_te
         ("bash", {"command": "printf 'out \\033[31mred\\033[0m\\r\\n'"})]), finish("bye \x1b[5m")]
     with StandIn(script, api_key=FAKE_KEY) as server:
         env = {**os.environ, "ZAI_API_KEY": FAKE_KEY}
-        proc = subprocess.run([sys.executable, "-m", "agent.cli", "run", "Show", "--repo", str(repo), "--base-url",
+        proc = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "run", "Show", "--repo", str(repo), "--base-url",
                                server.base_url, *FAST], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "\x1b" not in proc.stdout and "\r" not in proc.stdout and "\x07" not in proc.stdout

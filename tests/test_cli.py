@@ -10,9 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-from agent.standin import Fault, Reply, StandIn
-from test_loop_support import FAKE_KEY, call, finish
+from glm_agent.testing import Fault, Reply, StandIn
+from helpers import FAKE_KEY, call, finish
 
 RESULT_KEYS = {"stop_reason", "summary", "steps", "usage", "cost_usd", "files_changed", "commit", "branch", "run_dir"}
 
@@ -21,7 +20,7 @@ def glm_agent(*args, key=FAKE_KEY, **kwargs) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}
     if key:
         env["ZAI_API_KEY"] = key
-    return subprocess.Popen([sys.executable, "-m", "agent.cli", *map(str, args)], env=env, text=True,
+    return subprocess.Popen([sys.executable, "-I", "-m", "glm_agent", *map(str, args)], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, **kwargs)
 
 

@@ -7,11 +7,10 @@ import threading
 import time
 
 import pytest
-
-from agent import GLMClient
-from agent.errors import AuthenticationError, BadRequestError
-from agent.standin import Fault, Raw, Reply, StandIn
-from agent.turn import Delta
+from glm_agent import GLMClient
+from glm_agent.core.turn import Delta
+from glm_agent.glm.errors import AuthenticationError, BadRequestError
+from glm_agent.testing import Fault, Raw, Reply, StandIn
 
 KEY = "sk-test-0123456789abcdefSECRET"
 USER = [{"role": "user", "content": "fix the bug"}]
@@ -268,7 +267,7 @@ def test_on_sent_fires_once_per_request_after_it_went_out_and_before_the_answer(
 
 
 def test_leaked_tool_calls_in_content_are_parsed():
-    from agent.glmxml import parse_leaked_calls
+    from glm_agent.glm.markup import parse_leaked_calls
 
     text = ("I'll look.\n<tool_call>read_file\n<arg_key>path</arg_key>\n<arg_value>src/a.py</arg_value>\n</tool_call>"
             "<tool_call>bash<arg_key>command</arg_key><arg_value>ls -la</arg_value></tool_call>")

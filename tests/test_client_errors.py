@@ -4,10 +4,9 @@ from __future__ import annotations
 import socket
 
 import pytest
-
-from agent import GLMClient
-from agent import errors as e
-from agent.standin import Fault, Reply, StandIn
+from glm_agent import GLMClient
+from glm_agent.glm import errors as e
+from glm_agent.testing import Fault, Reply, StandIn
 
 KEY = "sk-test-errors"
 USER = [{"role": "user", "content": "hello"}]

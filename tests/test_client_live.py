@@ -9,8 +9,7 @@ import json
 import os
 
 import pytest
-
-from agent import GLMClient
+from glm_agent import GLMClient
 
 LIVE_KEY = os.environ.get("ZAI_API_KEY") if os.environ.get("GLM_AGENT_LIVE") == "1" else None
 ENDPOINT = os.environ.get("GLM_AGENT_LIVE_ENDPOINT", "general")

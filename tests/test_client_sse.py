@@ -4,11 +4,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from agent.sse import SSEDecoder
-from agent.standin import Raw, StandIn
-from agent import GLMClient
-from agent.errors import ServerError, StreamInterruptedError
+from glm_agent import GLMClient
+from glm_agent.glm.errors import ServerError, StreamInterruptedError
+from glm_agent.glm.sse import SSEDecoder
+from glm_agent.testing import Raw, StandIn
 
 STREAM = (
     'data: {"id":"a","choices":[{"index":0,"delta":{"role":"assistant","content":"héllo 世界 🙂"}}]}\n\n'

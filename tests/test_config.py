@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from agent.config import Config, ConfigError, load_config, user_config_path
-from agent.sections import SectionError
+from glm_agent.config.loading import load_config, user_config_path
+from glm_agent.config.sections import SectionError
+from glm_agent.config.settings import Config, ConfigError
 
 
 def write(path: Path, text: str) -> Path:
@@ -105,7 +105,7 @@ def test_error_names_the_file_it_came_from(tmp_path):
 
 
 def test_price_table_reaches_the_client(tmp_path, monkeypatch):
-    from agent.runner import build_client
+    from glm_agent.jobs.run import build_client
 
     monkeypatch.setenv("ZAI_API_KEY", "test-key-123456")
     write(tmp_path / ".glm-agent.toml", '[model]\ndialect = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
@@ -241,8 +241,8 @@ def test_a_config_recorded_by_the_pydantic_version_still_replays():
 
 def test_loading_the_config_does_not_import_pydantic(tmp_path):
     write(tmp_path / ".glm-agent.toml", "[limits]\nmax_steps = 7\n[model]\nbackoff = [1, 2]\n")
-    code = ("import sys, agent.config, agent.loop, tools.base\n"
-            f"assert agent.config.load_config({str(tmp_path)!r}).limits.max_steps == 7\n"
+    code = ("import sys, glm_agent.config.loading, glm_agent.core.loop, glm_agent.tools.base\n"
+            f"assert glm_agent.config.loading.load_config({str(tmp_path)!r}).limits.max_steps == 7\n"
             "assert 'pydantic' not in sys.modules, 'pydantic was imported'\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[1])

@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 
-import agent.demo as demo
+import glm_agent.jobs.demo as demo
+from glm_agent.cli.main import main
 
 
 def test_the_demo_project_really_fails_its_tests(tmp_path):
@@ -18,7 +19,7 @@ def test_the_demo_project_really_fails_its_tests(tmp_path):
 
 def test_offline_demo_fixes_the_bug_and_shows_the_diff(monkeypatch, capsys):
     monkeypatch.setattr(demo, "TURN_LATENCY", 0.0)
-    assert demo.run_demo() == 0
+    assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "→ bash python3 -m unittest" in out and "→ edit_file" in out
     assert "stop: finished" in out and "files changed: shopcart/cart.py" in out
@@ -28,7 +29,7 @@ def test_offline_demo_fixes_the_bug_and_shows_the_diff(monkeypatch, capsys):
 
 def test_demo_command_works_without_a_key_and_prints_json():
     env = {k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "demo", "--json"], env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "demo", "--json"], env=env, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
@@ -38,6 +39,6 @@ def test_demo_command_works_without_a_key_and_prints_json():
 
 def test_live_demo_without_a_key_says_what_to_set():
     env = {k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "demo", "--live"], env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "demo", "--live"], env=env, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 3 and "ZAI_API_KEY" in proc.stderr

@@ -6,10 +6,9 @@ import subprocess
 import sys
 
 import pytest
-
-from agent.config import Config
-from agent.demo import TASK, prepare_repo
-from agent.runner import Job, run_job
+from glm_agent.config.settings import Config
+from glm_agent.jobs.demo import TASK, prepare_repo
+from glm_agent.jobs.run import Job, run_job
 
 LIVE_KEY = os.environ.get("ZAI_API_KEY") if os.environ.get("GLM_AGENT_LIVE") == "1" else None
 ENDPOINT = os.environ.get("GLM_AGENT_LIVE_ENDPOINT", "general")

@@ -6,9 +6,9 @@ import io
 import socket
 
 import pytest
-
-from agent.doctor import register, run_doctor
-from agent.standin import Fault, Reply, StandIn
+from glm_agent.cli.doctor import register
+from glm_agent.jobs.doctor import run_doctor
+from glm_agent.testing import Fault, Reply, StandIn
 
 KEY = "zai-key-0123456789abcdef-WXYZ"
 

@@ -8,36 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from agent.cli import main
-from agent.standin import Reply, StandIn
-
-CALC_BUG = "def add(a, b):\n    return a - b\n"
-CALC_FIXED = "def add(a, b):\n    return a + b\n"
-TEST = ("import sys\nsys.path.insert(0, '.')\nimport calc\n"
-        "result = calc.add(2, 3)\nassert result == 5, f'add(2, 3) returned {result}, expected 5'\nprint('ok')\n")
-CHECK = f"{sys.executable} tests/test_calc.py"
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
-
-
-def buggy_project(repo: Path) -> Path:
-    (repo / "calc.py").write_text(CALC_BUG)
-    (repo / "tests").mkdir()
-    (repo / "tests" / "test_calc.py").write_text(TEST)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "calc with a bug")
-    return repo
-
-
-def tool_results(body: dict) -> list[str]:
-    return [m["content"] for m in body["messages"] if m["role"] == "tool"]
-
-
-def call(name: str, **arguments) -> Reply:
-    return Reply(tool_calls=[(name, arguments)])
+from glm_agent.cli.main import main
+from glm_agent.testing import Reply, StandIn
+from helpers import (
+    CALC_FIXED,
+    CHECK,
+    TEST,
+    buggy_project,
+    call,
+    git,
+    tool_results,
+)
 
 
 def careful_fixer(body: dict) -> Reply:
@@ -102,7 +83,7 @@ def test_check_still_failing_exits_4_without_commit(repo, key, tmp_path):
     env = {**os.environ, "GITHUB_STEP_SUMMARY": str(step_summary)}
     with StandIn(responder=stubborn) as server:
         proc = subprocess.run(
-            [sys.executable, "-m", "agent.cli", "fix", "--check", CHECK, "--max-attempts", "2", "--repo", str(repo),
+            [sys.executable, "-I", "-m", "glm_agent", "fix", "--check", CHECK, "--max-attempts", "2", "--repo", str(repo),
              "--base-url", server.base_url, "--json"], capture_output=True, text=True, env=env, timeout=120)
         finishes = len(server.requests)
 

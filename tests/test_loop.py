@@ -4,13 +4,17 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from agent.config import Config
-from agent.errors import ContextTooLongError, QuotaError
-from agent.loop import Agent
-from agent.testing import FunctionModel, ScriptExhausted, ScriptedModel, make_turn
-from agent.turn import Usage
-from tools import ToolResult as Result
+from glm_agent.config.settings import Config
+from glm_agent.core.loop import Agent
+from glm_agent.core.turn import Usage
+from glm_agent.glm.errors import ContextTooLongError, QuotaError
+from glm_agent.testing.models import (
+    FunctionModel,
+    ScriptedModel,
+    ScriptExhausted,
+    make_turn,
+)
+from glm_agent.tools import ToolResult as Result
 
 
 class MiniToolset:

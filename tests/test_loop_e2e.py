@@ -4,10 +4,9 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-
-from agent.config import Config
-from agent.standin import Fault, Reply
-from test_loop_support import call, dumps, finish, run_script
+from glm_agent.config.settings import Config
+from glm_agent.testing import Fault, Reply
+from helpers import call, dumps, finish, run_script
 
 
 def git(repo, *args):
@@ -116,9 +115,9 @@ def test_every_stop_reason_over_the_wire_keeps_the_users_work(calc_repo, script,
 def test_wall_clock_timeout_ends_a_slow_request_mid_step(calc_repo):
     import time
 
-    from agent.client import GLMClient
-    from agent.runner import Job, run_job
-    from agent.standin import StandIn
+    from glm_agent.glm.client import GLMClient
+    from glm_agent.jobs.run import Job, run_job
+    from glm_agent.testing import StandIn
 
     started = time.monotonic()
     with StandIn([call("read_file", path="calc.py"), finish()], latency=3.0) as server:
@@ -153,7 +152,7 @@ def test_agents_md_is_capped(calc_repo):
 
 
 def test_system_prompt_and_tools_are_identical_across_runs(calc_repo, tmp_path):
-    from conftest import git_init
+    from helpers import git_init
 
     other = git_init(tmp_path / "other")
     _, first, _ = run_script(calc_repo, [finish()], task="one task")
@@ -177,7 +176,7 @@ def test_wall_clock_timeout_ends_a_long_command_and_its_process(calc_repo):
 
 
 def test_a_finish_gate_can_end_the_run_with_its_own_reason(calc_repo):
-    from tools import EndRun
+    from glm_agent.tools import EndRun
 
     attempts = []
 

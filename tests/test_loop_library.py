@@ -4,9 +4,9 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
-from agent import Agent, RunResult
-from agent.testing import FunctionModel, make_turn
-from tools import build_toolset
+from glm_agent import Agent, RunResult
+from glm_agent.testing.models import FunctionModel, make_turn
+from glm_agent.tools import build_toolset
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "library_use.py"
 

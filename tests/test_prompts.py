@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import jinja2
 import pytest
-
-from prompts import TEMPLATE_DIR, render
+from glm_agent.prompts import TEMPLATE_DIR, render
 
 FACTS = {"root": "/r", "workdir": ".", "branch": "main", "files": ["a.py", "tests"], "dirty": False}
 

@@ -10,16 +10,20 @@ import json
 from pathlib import Path
 
 import pytest
-
-from agent import GLMClient
-from agent import errors
-from agent.standin import Raw, StandIn
-from tests.conftest import SHARED
+from glm_agent import GLMClient
+from glm_agent.glm import errors
+from glm_agent.testing import Raw, StandIn
+from helpers import SHARED, need
 
 FIXTURES = SHARED / "fixtures" / "real-wire"
 FILES = sorted(p for p in FIXTURES.glob("*.json") if p.name != "index.json") if FIXTURES.is_dir() else []
 
-# glm-api.md section 5, written out here independently of agent.errors.
+
+def test_the_recordings_are_there():
+    """Without the recordings every test below has nothing to replay: skip on a user's machine, fail in CI."""
+    need(bool(FILES), f"the real-wire recordings at {FIXTURES}")
+
+# glm-api.md section 5, written out here independently of glm_agent.glm.errors.
 EXPECTED_ERROR = {
     "1113": errors.QuotaError, "1308": errors.QuotaError, "1311": errors.QuotaError,
     "1302": errors.RateLimitError, "1210": errors.BadRequestError, "1214": errors.BadRequestError,
@@ -88,7 +92,6 @@ def replayer():
             client.close()
 
 
-@pytest.mark.skipif(not FILES, reason=f"real-wire fixtures not found at {FIXTURES} (shared folder absent)")
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_fixture_replays_to_the_right_turn(path: Path, replayer):
     fixture = json.loads(path.read_text(encoding="utf-8"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.config import Config
-from agent.records import Recorder, new_run_id, read_events, slugify
-from agent.standin import Reply
-from test_loop_support import FAKE_KEY, call, finish, run_script
+from glm_agent.config.settings import Config
+from glm_agent.jobs.records import Recorder, new_run_id, read_events, slugify
+from glm_agent.testing import Reply
+from helpers import FAKE_KEY, call, finish, run_script
 
 
 def test_request_events_hold_only_new_messages_and_rebuild_the_history(repo):

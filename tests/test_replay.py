@@ -5,10 +5,9 @@ import subprocess
 import sys
 
 import pytest
-
-from agent.replay import ReplayError, replay
-from agent.standin import Reply
-from test_loop_support import call, finish, run_script
+from glm_agent.jobs.replay import ReplayError, replay
+from glm_agent.testing import Reply
+from helpers import call, finish, run_script
 
 
 def script():
@@ -35,12 +34,12 @@ def test_replay_into_a_changed_repo_reports_the_first_differing_line(repo):
 
 def test_replay_cli_exit_codes(repo, tmp_path):
     result, _, _ = run_script(repo, script())
-    ok = subprocess.run([sys.executable, "-m", "agent.cli", "replay", result.run_dir], capture_output=True, text=True)
+    ok = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "replay", result.run_dir], capture_output=True, text=True)
     assert ok.returncode == 0 and "4 identical" in ok.stdout
-    differs = subprocess.run([sys.executable, "-m", "agent.cli", "replay", result.run_dir, "--repo", repo],
+    differs = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "replay", result.run_dir, "--repo", repo],
                              capture_output=True, text=True)
     assert differs.returncode == 1 and "differs" in differs.stdout
-    missing = subprocess.run([sys.executable, "-m", "agent.cli", "replay", tmp_path / "nope"], capture_output=True,
+    missing = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "replay", tmp_path / "nope"], capture_output=True,
                              text=True)
     assert missing.returncode == 2 and "trajectory" in missing.stderr
 

@@ -9,8 +9,7 @@ import time
 
 import httpx
 import pytest
-
-from agent.standin import Fault, Raw, Reply, StandIn, load_script
+from glm_agent.testing import Fault, Raw, Reply, StandIn, load_script
 
 AUTH = {"Authorization": "Bearer test-key"}
 USER = [{"role": "user", "content": "hello"}]
@@ -263,7 +262,7 @@ def test_load_script_reads_replies_faults_and_raw(tmp_path):
 def test_module_cli_prints_base_url_and_serves_until_killed(tmp_path):
     script = tmp_path / "script.json"
     script.write_text(json.dumps([{"content": "from a subprocess"}]))
-    proc = subprocess.Popen([sys.executable, "-m", "agent.standin", "--script", str(script), "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-I", "-m", "glm_agent.testing", "--script", str(script), "--port", "0"],
                             stdout=subprocess.PIPE, text=True)
     try:
         base_url = proc.stdout.readline().strip()

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 
-from agent.standin import Reply, StandIn
+from glm_agent.testing import Reply, StandIn
 
 # Runs the real CLI with an audit hook that notes which packages are loaded when the first socket connects,
 # and which thread first imports pydantic.
@@ -19,12 +19,12 @@ import atexit, json, os, sys, threading
 seen = {}
 def hook(event, args):
     if event == "socket.connect" and "loaded" not in seen:
-        seen["loaded"] = sorted({name.split(".")[0] for name in sys.modules})
+        seen["loaded"] = sorted({name.split(".")[0] for name in sys.modules} | {n for n in sys.modules if n.startswith("glm_agent.")})
     if event == "import" and args[0] == "pydantic" and "pydantic_by" not in seen:
         seen["pydantic_by"] = threading.current_thread().name
 atexit.register(lambda: json.dump(seen, open(os.environ["PROBE_OUT"], "w")))
 sys.addaudithook(hook)
-from agent.cli import main
+from glm_agent.cli.main import main
 sys.exit(main())
 """
 
@@ -43,7 +43,7 @@ def probe(repo, tmp_path, *args: str, latency: float = 0.0) -> tuple[dict, dict]
 
 
 def first_request(repo, tmp_path, *args: str) -> tuple[set[str], dict]:
-    """The top-level packages loaded when the first request's socket connected, and that request's body."""
+    """The top-level packages (and glm_agent's modules) loaded when the first request's socket connected, and that request's body."""
     seen, body = probe(repo, tmp_path, *args)
     return set(seen["loaded"]), body
 
@@ -56,7 +56,7 @@ def bash_timeout(body: dict) -> dict:
 def test_first_request_goes_out_before_pydantic_and_gitpython_load(repo, tmp_path):
     loaded, body = first_request(repo, tmp_path)
     assert bash_timeout(body)["default"] == 120
-    assert {"httpx", "jinja2", "agent", "tools"} <= loaded  # the probe saw the real start path
+    assert {"httpx", "jinja2", "glm_agent", "glm_agent.tools"} <= loaded  # the probe saw the real start path
     assert "pydantic" not in loaded and "pydantic_core" not in loaded
     assert "git" not in loaded  # GitPython: the guard drives git directly
 

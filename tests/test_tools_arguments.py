@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import pytest
-
-from tools.arguments import ArgumentError, parse_arguments
+from glm_agent.tools.arguments import ArgumentError, parse_arguments
 
 
 @pytest.mark.parametrize("raw, args", [

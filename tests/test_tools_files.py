@@ -6,8 +6,7 @@ import os
 import stat
 
 import pytest
-
-from tools import ToolSettings, build_toolset
+from glm_agent.tools import ToolSettings, build_toolset
 
 
 def call(toolset, name, **kwargs):
@@ -290,7 +289,7 @@ def test_edit_of_non_utf8_file_keeps_other_bytes_and_result_is_sendable(repo, to
 
 
 def test_undo_keeps_fewer_levels_of_huge_files(repo, tools, monkeypatch):
-    monkeypatch.setattr("tools.history.UNDO_BYTES", 100)
+    monkeypatch.setattr("glm_agent.tools.files.state.UNDO_BYTES", 100)
     (repo / "huge.txt").write_text("a" * 80 + "\n")
     call(tools, "edit_file", path="huge.txt", old_string="a" * 80, new_string="b" * 80)
     call(tools, "edit_file", path="huge.txt", old_string="b" * 80, new_string="c" * 80)
@@ -304,7 +303,7 @@ def test_ctrl_c_right_after_the_temporary_file_is_created_leaves_no_trace(tmp_pa
     import signal
     import tempfile
 
-    from tools import workspace
+    from glm_agent.tools import workspace
 
     real_mkstemp = tempfile.mkstemp
 

@@ -5,8 +5,7 @@ import json
 
 import git
 import pytest
-
-from tools import EndRun, ToolSettings, build_toolset
+from glm_agent.tools import EndRun, ToolSettings, build_toolset
 
 
 def call(toolset, name, **kwargs):

@@ -6,9 +6,8 @@ import os
 import sys
 
 import pytest
-
-from tools import build_toolset
-from tools.guard import check_command
+from glm_agent.tools import build_toolset
+from glm_agent.tools.guard.command import check_command
 
 REFUSED = [
     "git reset --hard",

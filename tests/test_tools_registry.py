@@ -8,8 +8,7 @@ import subprocess
 import sys
 
 import pytest
-
-from tools import ToolResult, ToolSettings, build_toolset
+from glm_agent.tools import ToolResult, ToolSettings, build_toolset
 
 NAMES = ["read_file", "write_file", "edit_file", "undo_edit", "glob", "grep", "bash", "git_status", "git_diff",
          "git_log", "git_commit", "finish"]

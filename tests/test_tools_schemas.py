@@ -6,16 +6,15 @@ import subprocess
 import sys
 
 import pytest
-
-from tools import ToolSettings, build_toolset
-from tools.models import ReadFile, schema_file_text, tool_models, wire_schema
-from tools.registry import Tool, Toolset
-from tools.toolset import SCHEMA_FILE
+from glm_agent.tools import ToolSettings, build_toolset
+from glm_agent.tools.base import SCHEMA_FILE
+from glm_agent.tools.schemas import ReadFile, schema_file_text, tool_models, wire_schema
+from glm_agent.tools.toolset import Tool, Toolset
 
 
 def test_shipped_schema_file_is_what_the_models_generate():
     assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_file_text(), \
-        "tools/schemas.json is stale: regenerate it with `python -m tools.models`"
+        "tools/schemas.json is stale: regenerate it with `python -m glm_agent.tools.schemas`"
 
 
 def test_default_toolset_sends_the_shipped_schemas(repo):
@@ -42,10 +41,10 @@ def test_non_default_bash_timeouts_show_in_the_bash_schema(repo, settings, defau
 
 _FIRST_REQUEST = """
 import json, sys
-from tools import build_toolset
+from glm_agent.tools import build_toolset
 toolset = build_toolset(sys.argv[1])
 toolset.schemas()
-before = sorted(name for name in ("tools.models", "pydantic") if name in sys.modules)
+before = sorted(name for name in ("glm_agent.tools.schemas", "pydantic") if name in sys.modules)
 invalid = toolset.dispatch("read_file", '{"path": "README.md", "offset": 0}')
 valid = toolset.dispatch("read_file", '{"path": "README.md"}')
 print(json.dumps({"before": before, "after": "pydantic" in sys.modules, "invalid": invalid.text, "valid": valid.text}))
@@ -55,7 +54,7 @@ print(json.dumps({"before": before, "after": "pydantic" in sys.modules, "invalid
 def test_building_and_sending_the_schemas_loads_no_pydantic(repo):
     out = json.loads(subprocess.run([sys.executable, "-c", _FIRST_REQUEST, str(repo)], capture_output=True, text=True,
                                     check=True).stdout)
-    assert "tools.models" not in out["before"]
+    assert "glm_agent.tools.schemas" not in out["before"]
     assert "pydantic" not in out["before"], "something imported before the first dispatch pulls pydantic in"
     assert out["after"]
     assert out["invalid"] == ("Invalid arguments for read_file: field 'offset': Input should be greater than or "

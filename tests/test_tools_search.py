@@ -5,8 +5,7 @@ import json
 import os
 
 import pytest
-
-from tools import build_toolset
+from glm_agent.tools import build_toolset
 
 
 def call(toolset, name, **kwargs):

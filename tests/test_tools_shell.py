@@ -6,8 +6,7 @@ import os
 import time
 
 import pytest
-
-from tools import ToolSettings, build_toolset
+from glm_agent.tools import ToolSettings, build_toolset
 
 
 def bash(toolset, command, **kwargs):
@@ -161,7 +160,7 @@ def test_interruption_mid_command_kills_the_group(repo, tools):
 
 def _bash_processes_of(tools) -> list[int]:
     """Processes carrying this toolset's marker (what close() kills), found the way a user would: /proc."""
-    from tools.procs import MARKER
+    from glm_agent.tools.shell.procs import MARKER
 
     marker = bash(tools, f"echo ${MARKER}").text.splitlines()[0]
     needle = f"{MARKER}={marker}".encode()

@@ -4,8 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from agent.turn import AssistantTurn, ToolCall, Usage
+from glm_agent.core.turn import AssistantTurn, ToolCall, Usage
 
 
 @pytest.mark.parametrize("arguments, replayed", [

@@ -6,10 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
-
-from agent.gitsafety import GitGuard
-from agent.undo import UndoError, register, undo
-from test_gitsafety import git, make_user_mess
+from glm_agent.cli.undo import register
+from glm_agent.git.snapshot import RunSnapshot
+from glm_agent.jobs.undo import UndoError, undo
+from helpers import git_out as git
+from helpers import make_user_mess
 
 
 def state(repo: Path) -> tuple:
@@ -21,7 +22,7 @@ def state(repo: Path) -> tuple:
 
 
 def agent_run(repo: Path, run_id: str, branch: str | None, commit: bool = True):
-    guard = GitGuard.begin(repo, run_id, branch=branch)
+    guard = RunSnapshot.begin(repo, run_id, branch=branch)
     (repo / "lib.py").write_text((repo / "lib.py").read_text().replace("line 5\n", "line five\n"))
     (repo / "pkg").mkdir(exist_ok=True)
     (repo / "pkg" / "new.py").write_text("new = True\n")
@@ -100,7 +101,7 @@ def test_refuses_when_run_branch_has_user_commits(repo):
 
 
 def test_a_run_that_switched_to_the_users_branch_and_committed_there_is_refused_with_the_way_out(repo):
-    guard = GitGuard.begin(repo, "r1", branch="work")
+    guard = RunSnapshot.begin(repo, "r1", branch="work")
     start = git(repo, "rev-parse", "HEAD").strip()
     git(repo, "switch", "-q", "main")  # what a model's `git switch main` does mid-run
     (repo / "fix.py").write_text("x\n")
@@ -119,7 +120,7 @@ def test_a_run_that_switched_to_the_users_branch_and_committed_there_is_refused_
 
 
 def test_undo_after_user_switched_back_keeps_branch_as_ref(repo):
-    outcome = GitGuard.begin(repo, "r1", branch="work")
+    outcome = RunSnapshot.begin(repo, "r1", branch="work")
     (repo / "fix.py").write_text("x\n")
     outcome = outcome.end("fix", commit=True)
     git(repo, "switch", "-q", "main")
@@ -131,7 +132,7 @@ def test_undo_after_user_switched_back_keeps_branch_as_ref(repo):
 
 
 def test_refuses_a_run_that_never_ended(repo):
-    GitGuard.begin(repo, "r1", branch="work")
+    RunSnapshot.begin(repo, "r1", branch="work")
     with pytest.raises(UndoError, match="never recorded its end"):
         undo(repo)
 
@@ -142,7 +143,7 @@ def test_cli_handler_exit_codes(repo, capsys):
     args = parser.parse_args(["undo", "--repo", str(repo)])
     assert args.handler(args) == 1
     assert "no glm-agent run to undo" in capsys.readouterr().err
-    GitGuard.begin(repo, "r1", branch="work").end("nothing", commit=True)
+    RunSnapshot.begin(repo, "r1", branch="work").end("nothing", commit=True)
     args = parser.parse_args(["undo", "r1", "--repo", str(repo)])
     assert args.handler(args) == 0
     assert "Undid run r1" in capsys.readouterr().out
@@ -154,7 +155,7 @@ def test_cli_undo_after_a_real_run_that_committed_from_a_dirty_tree(repo, monkey
     import subprocess
     import sys
 
-    from agent.standin import Reply, StandIn
+    from glm_agent.testing import Reply, StandIn
 
     monkeypatch.setenv("ZAI_API_KEY", "sk-test-undo-0123456789")
     make_user_mess(repo)
@@ -163,14 +164,14 @@ def test_cli_undo_after_a_real_run_that_committed_from_a_dirty_tree(repo, monkey
               Reply(tool_calls=[("write_file", {"path": "docs/added.md", "content": "# added\n"})]),
               Reply(tool_calls=[("finish", {"summary": "Renamed line 7, added docs."})])]
     with StandIn(script) as server:
-        run = subprocess.run([sys.executable, "-m", "agent.cli", "run", "tidy up", "--repo", str(repo), "--json",
+        run = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "run", "tidy up", "--repo", str(repo), "--json",
                               "--base-url", server.base_url], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert git(repo, "show", "--name-only", "--format=", result["commit"]).split() == ["docs/added.md", "lib.py"]
     assert state(repo) != before
 
-    undone = subprocess.run([sys.executable, "-m", "agent.cli", "undo", "--repo", str(repo)],
+    undone = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "undo", "--repo", str(repo)],
                             capture_output=True, text=True, timeout=60)
 
     assert undone.returncode == 0, undone.stderr

@@ -6,11 +6,11 @@ import subprocess
 import sys
 
 import pytest
+from glm_agent.glm.encoder import RequestEncoder
+from glm_agent.glm.errors import BadRequestError
+from glm_agent.glm.request import build_request
+from glm_agent.testing import Reply, StandIn
 
-from agent.errors import BadRequestError
-from agent.standin import Reply, StandIn
-from agent.wire import build_request
-from agent.wire_encoder import RequestEncoder
 from tests.test_client import KEY, TOOLS, make
 
 OPTIONS = dict(model="glm-4.6", tools=TOOLS, stream=True, dialect="zai", thinking=True, tool_stream=True,
@@ -135,9 +135,9 @@ def test_options_and_the_growing_history_reach_the_server_over_several_steps():
 SEND_WITHOUT_PYDANTIC = f"""
 import json, sys
 import httpx
-import agent.client
-from agent.wire import build_request
-from agent.wire_encoder import RequestEncoder
+import glm_agent.glm.client
+from glm_agent.glm.request import build_request
+from glm_agent.glm.encoder import RequestEncoder
 
 messages = [{{"role": "user", "content": "hi"}}]
 RequestEncoder().encode(build_request(model="glm-4.6", messages=messages, tools=None, stream=False, dialect="zai",
@@ -152,7 +152,7 @@ def answer(request):
             "usage": {{"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}}}
     return httpx.Response(200, json=body)
 
-client = agent.client.GLMClient(base_url="http://127.0.0.1:9/v4", api_key={KEY!r},
+client = glm_agent.glm.client.GLMClient(base_url="http://127.0.0.1:9/v4", api_key={KEY!r},
                                 transport=httpx.MockTransport(answer))
 assert client.complete(messages, stream=False).content == "ok"
 assert loaded_when_sent == [False], "pydantic was loaded before the first request went out"

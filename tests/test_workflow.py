@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from agent.cli import build_parser
+from glm_agent.cli.main import build_parser
 
 WORKFLOW = Path(__file__).resolve().parents[1] / "examples" / "github-actions" / "glm-agent-fix.yml"
 OPERATORS = {"|", "||", "&&", ";", ">", ">>", "<", "&", "(", ")"}

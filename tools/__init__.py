@@ -1,13 +1,13 @@
 """The tools GLM acts through: file edits, search, shell and git, confined to one workspace.
 
-The names below load on first use, so importing one light submodule (tools.secretenv) stays cheap.
+The names below load on first use, so importing one light submodule (glm_agent.tools.secretenv) stays cheap.
 """
 from __future__ import annotations
 
 import importlib
 
-_EXPORTS = {"EndRun": "tools.base", "ToolResult": "tools.base", "ToolSettings": "tools.base",
-            "Toolset": "tools.registry", "build_toolset": "tools.toolset"}
+_EXPORTS = {"EndRun": "glm_agent.tools.base", "ToolResult": "glm_agent.tools.base", "ToolSettings": "glm_agent.tools.base",
+            "Toolset": "glm_agent.tools.toolset", "build_toolset": "glm_agent.tools.toolset"}
 __all__ = list(_EXPORTS)
 
 

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from tools.secretenv import SECRET_ENV
+from glm_agent.tools.secretenv import SECRET_ENV
+
+SCHEMA_FILE = Path(__file__).with_name("schemas.json")  # the default tools' wire schemas: `python -m glm_agent.tools.schemas`
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,7 @@ class ToolResult:
 
 @dataclass(frozen=True)
 class ToolSettings:
-    """Knobs of the toolset, validated once by the config layer (agent.config.ToolOptions checks the bounds in
+    """Knobs of the toolset, validated once by the config layer (glm_agent.config.settings.ToolOptions checks the bounds in
     the field metadata) and passed in."""
 
     bash_timeout_default: int = field(default=120, metadata={"gt": 0})

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from tools.base import ToolResult
+from glm_agent.tools.base import ToolResult
 
 if TYPE_CHECKING:
-    from tools.models import Finish
+    from glm_agent.tools.schemas import Finish
 
 FinishGate = Callable[[str], "str | None"]
 

@@ -5,12 +5,12 @@ import os
 import subprocess
 from typing import TYPE_CHECKING
 
-from tools.base import ToolError
-from tools.history import History
-from tools.workspace import Workspace
+from glm_agent.tools.base import ToolError
+from glm_agent.tools.files.state import FileState
+from glm_agent.tools.workspace import Workspace
 
 if TYPE_CHECKING:
-    from tools.models import GitCommit, GitDiff, GitLog, GitStatus
+    from glm_agent.tools.schemas import GitCommit, GitDiff, GitLog, GitStatus
 
 GIT_TIMEOUT = 120
 
@@ -18,7 +18,7 @@ GIT_TIMEOUT = 120
 class GitTools:
     """The git tools bound to a workspace (a missing repository is a tool error, not a crash)."""
 
-    def __init__(self, workspace: Workspace, history: History, user_changes: list[str] | None = None):
+    def __init__(self, workspace: Workspace, history: FileState, user_changes: list[str] | None = None):
         """`user_changes`: the dirty paths when the run began, if the caller already knows them (saves a git status)."""
         self.ws, self.history = workspace, history
         # uncommitted before the run: the user's work, not the agent's to commit

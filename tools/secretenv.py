@@ -1,4 +1,4 @@
-"""The environment variables that hold API keys (kept import-light: the git guard needs it at CLI start-up)."""
+"""The environment variables that hold API keys (kept import-light: the git runner needs it at CLI start-up)."""
 from __future__ import annotations
 
 # never in the environment of commands, hooks or git filters a run starts

@@ -11,10 +11,10 @@ from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
-from tools.base import ToolError, ToolSettings
+from glm_agent.tools.base import ToolError, ToolSettings
 
 PATH_MAX = 4096
-RECORDS_DIR = ".glm-agent"  # run records (agent.records.RUNS_DIR lives below it)
+RECORDS_DIR = ".glm-agent"  # run records (glm_agent.jobs.records.RUNS_DIR lives below it)
 KEPT_DIRS = (".git", RECORDS_DIR)  # top-level folders no tool or command of the agent may change
 
 

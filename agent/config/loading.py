@@ -1,0 +1,128 @@
+"""Loading the configuration once, at the edge: defaults < user file < repo file < --config < -c key=value < flags."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from glm_agent.config.sections import SectionError
+from glm_agent.config.settings import Config, ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+SECRET_KEYS = ("api_key", "apikey", "key", "token", "password", "secret")
+
+
+def user_config_path() -> Path:
+    """~/.config/glm-agent/config.toml, honouring XDG_CONFIG_HOME."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "glm-agent" / "config.toml"
+
+
+def load_config(repo: Path | None = None, overrides: list[str] = (), config_file: Path | None = None,
+                flags: dict[str, Any] | None = None) -> Config:
+    """Merge every layer and validate it; any problem raises ConfigError naming its source."""
+    user = (str(user_config_path()), _read_toml(user_config_path(), missing_ok=True))
+    repo_layer = _repo_layer(Path(repo)) if repo is not None else ("repo", {})
+    trusted = [user]
+    if config_file is not None:
+        trusted.append((str(config_file), _read_toml(Path(config_file), missing_ok=False)))
+    trusted.append(("-c", _dotted({key: value for key, value in map(_parse_override, overrides)}, "-c")))
+    trusted.append(("command-line flags", _dotted({k: v for k, v in (flags or {}).items() if v is not None}, "flag")))
+    merged: dict = {}
+    for source, data in [user, repo_layer, *trusted[1:]]:
+        _reject_secrets(data, source)
+        _validate(data, source)
+        _deep_merge(merged, data)
+    config = _validate(merged, "merged configuration")
+    _refuse_untrusted_base_url(repo_layer, trusted, config)
+    return config
+
+
+def _refuse_untrusted_base_url(repo_layer: tuple[str, dict], trusted: list[tuple[str, dict]], config: Config) -> None:
+    """A cloned repository (or an earlier run's model) must not choose the server that receives the user's key:
+    a base URL from the repository's file is used only when the user also gave it (user file, --config, -c, flag)."""
+    source, data = repo_layer
+    url = data.get("model", {}).get("base_url")
+    if url is None or config.model.base_url != url:
+        return
+    if any(layer.get("model", {}).get("base_url") == url for _, layer in trusted):
+        return
+    raise ConfigError(f"{source}: model.base_url = {url!r} comes from the repository, and a repository may not "
+                      f"choose where your API key is sent. To trust it, pass --base-url {url} or set "
+                      f"model.base_url in {user_config_path()}")
+
+
+def _repo_layer(repo: Path) -> tuple[str, dict]:
+    own = repo / ".glm-agent.toml"
+    if own.is_file():
+        return str(own), _read_toml(own, missing_ok=False)
+    pyproject = repo / "pyproject.toml"
+    if pyproject.is_file():
+        return f"{pyproject} [tool.glm-agent]", _read_toml(pyproject, missing_ok=False).get("tool", {}).get("glm-agent", {})
+    return "repo", {}
+
+
+def _read_toml(path: Path, *, missing_ok: bool) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        if missing_ok:
+            return {}
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _parse_override(item: str) -> tuple[str, Any]:
+    """`key=value` with a TOML value (numbers, booleans, quoted strings, arrays); bare words stay strings."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"-c expects key=value, got {item!r}")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key.strip(), value
+
+
+def _dotted(flat: dict[str, Any], source: str) -> dict:
+    nested: dict = {}
+    for key, value in flat.items():
+        *parents, leaf = key.split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{source}: {key!r} conflicts with another key")
+        node[leaf] = value
+    return nested
+
+
+def _reject_secrets(data: dict, source: str, prefix: str = "") -> None:
+    for key, value in data.items():
+        if isinstance(value, dict):
+            _reject_secrets(value, source, f"{prefix}{key}.")
+        elif key.lower() in SECRET_KEYS:
+            raise ConfigError(f"{source}: '{prefix}{key}' is not allowed in configuration; "
+                              "secrets come from the environment only (set ZAI_API_KEY)")
+
+
+def _validate(data: dict, source: str) -> Config:
+    try:
+        return Config.from_dict(data)
+    except SectionError as problems:
+        raise ConfigError(f"{source}: invalid configuration: {problems}") from None
+
+
+def _deep_merge(into: dict, data: dict) -> None:
+    for key, value in data.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value)
+        else:
+            into[key] = value

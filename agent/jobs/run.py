@@ -1,0 +1,155 @@
+"""One job end to end: the start snapshot, run records, toolset, client and loop, wired together and always closed."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from glm_agent.config.settings import Config
+from glm_agent.core import signals
+from glm_agent.core.loop import Agent
+from glm_agent.core.result import RunResult
+from glm_agent.core.stops import CRASHED, FINISHED, INTERRUPTED, INTERRUPTED_BY_USER
+from glm_agent.jobs.background import InBackground
+from glm_agent.jobs.branches import AUTO_BRANCH, work_branch
+from glm_agent.jobs.context import agents_md, task_facts
+from glm_agent.jobs.model import build_client
+from glm_agent.jobs.records import RUNS_DIR, Recorder, new_run_id
+from glm_agent.tools.secretenv import SECRET_ENV
+
+
+@dataclass
+class Job:
+    """What to do and where; `branch` None stays on the current branch, the default makes glm-agent/<slug>."""
+
+    task: str
+    repo: Path
+    config: Config = field(default_factory=Config)
+    template: str = "task.j2"
+    template_vars: dict = field(default_factory=dict)
+    finish_gate: Optional[Callable[[str], Optional[str]]] = None
+    protected: list[str] = field(default_factory=list)
+    branch: Optional[str] = AUTO_BRANCH
+    run_id: Optional[str] = None
+
+
+def run_job(job: Job, *, display: Any = None, model: Any = None) -> RunResult:
+    """Run the job; `model` replaces the GLM client built from the config (tests, the offline demo).
+
+    A missing key (AuthenticationError) or an unguardable repository (GitSafetyError) raises before
+    anything in the repository changes.
+    """
+    events = _Events(display)
+    client = model if model is not None else build_client(job.config, on_retry=events.retry)
+    try:
+        return _guarded(job, client, events)
+    finally:
+        if model is None:
+            client.close()
+
+
+class _Events:
+    """Where a run's events go: the record (once it exists) and the live display; also the client's retry hook."""
+
+    def __init__(self, display: Any):
+        self.display, self.recorder = display, None
+
+    def __call__(self, event: dict) -> None:
+        if self.recorder is not None:
+            self.recorder(event)
+        if self.display is not None:
+            self.display.event(event)
+
+    def retry(self, exc: Exception, delay: float) -> None:
+        self({"type": "retry", "error": str(exc), "delay_s": round(delay, 2)})
+
+
+def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
+    from glm_agent.git.snapshot import RunSnapshot
+
+    repo = Path(job.repo).resolve()
+    run_id = job.run_id or new_run_id(job.task)
+    with signals.held() as stopped:  # a Ctrl-C now stops the run right after the start is recorded
+        branch = work_branch(job.branch, job.config.git.branch, job.task, repo)
+        beginning = InBackground("git start", lambda: RunSnapshot.begin(repo, run_id, branch=branch))
+        try:
+            _load_first_request_code()
+        finally:
+            guard = beginning.result()
+        secrets = [os.environ.get(k, "").strip() for k in SECRET_ENV]
+        recorder = events.recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
+        recorder({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
+                  "head": guard.note.get("orig_head"), "branch": guard.branch,
+                  "config": job.config.to_dict()})
+    result: RunResult | None = None
+    try:
+        if stopped:
+            raise KeyboardInterrupt
+        result = _run_agent(job, client, guard.git.root, repo, guard.branch, guard.user_changes, events)
+    except KeyboardInterrupt:  # before the loop took over (the loop records its own interruptions)
+        result = RunResult(stop_reason=INTERRUPTED, error=INTERRUPTED_BY_USER)
+        events({"type": "stop", **result.to_dict("stop_reason", "error", "steps")})
+    finally:
+        with signals.deferred():
+            result = _finish(job, guard, recorder, result)
+    return result
+
+
+def _load_first_request_code() -> None:
+    """Import the tools and compile the system prompt while git takes the start snapshot (its ~30 ms of git
+    processes then overlap these imports instead of adding to them)."""
+    import glm_agent.tools.toolset  # noqa: F401  (the import is the point)
+    from glm_agent.prompts import environment
+
+    environment().get_template("system.j2")
+
+
+def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | None,
+               user_changes: list[str] | None, events: _Events) -> RunResult:
+    """`user_changes`: the paths uncommitted when the run began, as the start snapshot found them."""
+    from glm_agent.prompts import render
+    from glm_agent.tools import build_toolset
+
+    config = job.config
+    settings = replace(config.tools, protected=[*config.tools.protected, *job.protected])
+    toolset = build_toolset(root, settings, finish_gate=job.finish_gate, user_changes=user_changes)
+    facts = task_facts(root, workdir, branch, bool(user_changes))
+    prompt = render(job.template, task=job.task, facts=facts,
+                    agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes), **job.template_vars)
+    display = events.display
+    agent = Agent(client, toolset, config, on_event=events, on_delta=display.delta if display is not None else None)
+    try:
+        with signals.hard_deadline(config.limits.timeout):
+            return agent.run(job.task, prompt=prompt)
+    finally:
+        toolset.close()  # background processes the run's commands left behind, now (not when collected)
+
+
+def _finish(job: Job, guard, recorder: Recorder, result: RunResult | None) -> RunResult | None:
+    """End the run snapshot (commit only a finished run unless configured), then write result.json."""
+    from glm_agent.git.snapshot import GitSafetyError
+
+    if result is None:  # crashed: keep the work uncommitted and let the exception speak
+        try:
+            guard.end(f"glm-agent: {job.task}\n\nStopped: {CRASHED}", commit=False)
+        finally:
+            recorder.close()
+        return None
+    finished = result.stop_reason == FINISHED
+    commit = job.config.git.commit and (finished or job.config.git.commit_on_stop)
+    message = result.summary if finished and result.summary.strip() else (
+        f"glm-agent: {job.task}\n\nStopped: {result.stop_reason}")
+    update: dict = {"run_dir": str(recorder.run_dir)}
+    try:
+        outcome = guard.end(message, commit=commit)
+        update.update(commit=outcome.commit, branch=outcome.branch,
+                      files_changed=outcome.files_changed or result.files_changed)
+    except GitSafetyError as exc:
+        update["error"] = "; ".join(filter(None, [result.error, f"git: {exc}"]))
+    result = replace(result, **update)
+    recorder.write_result(result.to_dict())
+    recorder.close()
+    return result
+
+

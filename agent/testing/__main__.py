@@ -1,0 +1,34 @@
+"""`python -m glm_agent.testing --script FILE --port 0`: serve a script; the first stdout line is the base URL."""
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from glm_agent.testing.script import load_script
+from glm_agent.testing.server import StandIn
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m glm_agent.testing", description=__doc__)
+    parser.add_argument("--script", required=True, help="JSON script file (list of replies/faults)")
+    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any free port)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between SSE chunks")
+    parser.add_argument("--api-key", default=None, help="accept only this Bearer key (default: any)")
+    args = parser.parse_args(argv)
+    standin = StandIn(load_script(args.script), port=args.port, latency=args.latency,
+                      chunk_delay=args.chunk_delay, api_key=args.api_key)
+    standin.start()
+    print(standin.base_url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        standin.stop()
+    return 1 if standin.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The bash tool and the bookkeeping of the processes it starts."""
