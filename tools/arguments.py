@@ -5,9 +5,9 @@ import json
 import re
 from dataclasses import dataclass
 
+from glm_agent.glm.markup import CALL, arg_pairs, decode_value
+
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*\n?(.*?)\n?```$", re.S)
-_XML_CALL = re.compile(r"<tool_call>\s*([^<\s]*)\s*(.*?)\s*(?:</tool_call>|$)", re.S)
-_XML_PAIR = re.compile(r"<arg_key>(.*?)</arg_key>\s*<arg_value>(.*?)</arg_value>", re.S)
 _HARMLESS_TAIL = re.compile(r"^(?:\s|[}\]]|</tool_call>|</arg_value>)*$")
 
 
@@ -92,7 +92,7 @@ def _from_damaged_json(text: str, error: json.JSONDecodeError) -> Parsed:
 
 
 def _from_xml(text: str, string_fields: frozenset[str], tool: str) -> Parsed:
-    match = _XML_CALL.search(text)
+    match = CALL.search(text)
     if match and match.group(1) and tool and match.group(1) != tool:
         raise ArgumentError(
             f"arguments contain a <tool_call> for '{match.group(1)}' inside a call to '{tool}'; call tools with "
@@ -106,19 +106,11 @@ def _from_xml(text: str, string_fields: frozenset[str], tool: str) -> Parsed:
 
 def _xml_pairs(body: str, string_fields: frozenset[str]) -> dict:
     args: dict = {}
-    for key, value in _XML_PAIR.findall(body):
-        key = key.strip()
+    for key, value in arg_pairs(body):
         if key in args:
             raise ArgumentError(f"argument '{key}' is given twice in <arg_key> tags; which one is meant is unclear.")
-        args[key] = value if key in string_fields else _json_or_text(value)
+        args[key] = decode_value(value, key in string_fields)
     return args
-
-
-def _json_or_text(value: str):
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError:
-        return value
 
 
 def _describe(text: str, error: json.JSONDecodeError) -> str:

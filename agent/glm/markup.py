@@ -1,17 +1,33 @@
-"""Recover tool calls that GLM leaked as its raw `<tool_call>` template text into the answer's content.
+"""GLM's raw tool-call template text, `<tool_call>NAME<arg_key>K</arg_key><arg_value>V</arg_value>...</tool_call>`:
+the one parser of it, for calls leaked into the answer's content and for arguments sent in that form.
 
-GLM-4.x writes calls as `<tool_call>NAME<arg_key>K</arg_key><arg_value>V</arg_value>...</tool_call>`; the
-server normally turns that into `tool_calls`, but sometimes (glm-api.md section 8, quirk 12) the text reaches
-the client as content with finish_reason "stop". Decoding follows vLLM's glm45 parser: a value is JSON-decoded
-unless the tool's schema declares that property a string.
+The server normally turns the markup into `tool_calls`, but sometimes (glm-api.md section 8, quirk 12) the text
+reaches the client as content with finish_reason "stop", or inside a call's arguments. Decoding follows vLLM's
+glm45 parser: a value is JSON-decoded unless the tool's schema declares that property a string.
 """
 from __future__ import annotations
 
 import json
 import re
 
-_CALL = re.compile(r"<tool_call>\s*([A-Za-z0-9_-]{1,64})\s*(.*?)(?:</tool_call>|$)", re.S)
+CALL = re.compile(r"<tool_call>\s*([^<\s]*)\s*(.*?)\s*(?:</tool_call>|$)", re.S)
 _ARG = re.compile(r"<arg_key>\s*(.*?)\s*</arg_key>\s*<arg_value>(.*?)</arg_value>", re.S)
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def arg_pairs(body: str) -> list[tuple[str, str]]:
+    """The (key, raw value) pairs of a call's body, in order, duplicates kept."""
+    return _ARG.findall(body)
+
+
+def decode_value(raw: str, is_string: bool) -> object:
+    """A value as the tool expects it: verbatim for a string property, else JSON when it parses, else the text."""
+    if is_string:
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
 
 
 def parse_leaked_calls(content: str, tools: list[dict] | None) -> tuple[str, list[tuple[str, str]]]:
@@ -21,20 +37,12 @@ def parse_leaked_calls(content: str, tools: list[dict] | None) -> tuple[str, lis
     schemas = {t["function"]["name"]: t["function"].get("parameters") or {}
                for t in tools or [] if isinstance(t, dict) and isinstance(t.get("function"), dict)}
     calls = []
-    for match in _CALL.finditer(content):
+    for match in CALL.finditer(content):
         name, body = match.group(1), match.group(2)
-        if name not in schemas:
+        if not _NAME.match(name) or name not in schemas:
             return content, []  # not a call we could run: leave the text for the model to see (and the nudge)
         properties = schemas[name].get("properties") or {}
-        arguments = {key: _value(raw, properties.get(key) or {}) for key, raw in _ARG.findall(body)}
+        arguments = {key: decode_value(raw, (properties.get(key) or {}).get("type") == "string")
+                     for key, raw in arg_pairs(body)}
         calls.append((name, json.dumps(arguments, ensure_ascii=False)))
-    return _CALL.sub("", content).rstrip(), calls
-
-
-def _value(raw: str, schema: dict) -> object:
-    if schema.get("type") == "string":
-        return raw
-    try:
-        return json.loads(raw.strip())
-    except ValueError:
-        return raw
+    return CALL.sub("", content).rstrip(), calls
