@@ -26,13 +26,18 @@ class ToolSettings:
     """Knobs of the toolset, validated once by the config layer (glm_agent.config.settings.ToolOptions checks the bounds in
     the field metadata) and passed in."""
 
-    bash_timeout_default: int = field(default=120, metadata={"gt": 0})
-    bash_timeout_max: int = field(default=600, metadata={"gt": 0})
-    output_limit: int = field(default=30000, metadata={"gt": 0})
-    git_user_name: str = "glm-agent"
-    git_user_email: str = "glm-agent@localhost"
-    protected: list[str] = field(default_factory=list)
-    extra_env_remove: list[str] = field(default_factory=list)
+    bash_timeout_default: int = field(default=120, metadata={
+        "gt": 0, "doc": "seconds a command may run when the model gives no timeout"})
+    bash_timeout_max: int = field(default=600, metadata={"gt": 0, "doc": "the most seconds a command may run"})
+    output_limit: int = field(default=30000, metadata={
+        "gt": 0, "doc": "characters of command output shown to the model (start and end kept)"})
+    git_user_name: str = field(default="glm-agent", metadata={"doc": "commit author name when the repository has none"})
+    git_user_email: str = field(default="glm-agent@localhost", metadata={
+        "doc": "commit author email when the repository has none"})
+    protected: list[str] = field(default_factory=list, metadata={"doc": "globs the write tools refuse to change"})
+    extra_env_remove: list[str] = field(default_factory=list, metadata={
+        "doc": "more variables to keep from the commands' environment, besides the always-removed "
+               + ", ".join(f"`{name}`" for name in SECRET_ENV)})
 
     @property
     def hidden_env(self) -> frozenset[str]:

@@ -1,5 +1,6 @@
-"""The run configuration as typed, frozen sections: every key, its default and its bounds (the reference docs are
-generated from these)."""
+"""The run configuration as typed, frozen sections: every key, its default, its bounds and (metadata "doc") its
+one-line description; the key reference in docs/configuration.md is generated from these by
+`python -m glm_agent.config.reference`."""
 from __future__ import annotations
 
 import re
@@ -26,57 +27,75 @@ def _http_url(value: str) -> Optional[str]:
 class ModelSettings(Section):
     """How to reach GLM; the key is never here (ZAI_API_KEY from the environment)."""
 
-    name: str = "glm-4.6"
-    base_url: Optional[str] = field(default=None, metadata={"check": _http_url})
-    endpoint: Literal["general", "coding", "mainland", "mainland-coding"] = "general"
-    dialect: Literal["zai", "openai"] = "zai"
-    thinking: Optional[bool] = None
-    stream: bool = True
-    tool_stream: bool = True
-    temperature: Optional[float] = field(default=None, metadata={"ge": 0, "le": 1})
-    top_p: Optional[float] = field(default=None, metadata={"gt": 0, "le": 1})
-    max_tokens: int = field(default=16384, metadata={"gt": 0})
-    timeout: float = field(default=300.0, metadata={"gt": 0})
-    connect_timeout: float = field(default=8.0, metadata={"gt": 0})
-    max_retries: int = field(default=3, metadata={"ge": 0})
-    # retry wait (base, cap) in seconds: doubling from base, capped, with jitter
-    backoff: tuple[float, float] = field(default=(1.0, 30.0), metadata={"ge": 0})
-    # USD per million tokens by model: {input, cached_input, output}; overrides the list prices
-    prices: Optional[dict[str, dict[str, float]]] = None
+    name: str = field(default="glm-4.6", metadata={"doc": "model name sent with every request"})
+    base_url: Optional[str] = field(default=None, metadata={
+        "check": _http_url, "doc": "API base URL (`http://` or `https://`); none = the Z.ai URL of `model.endpoint`"})
+    endpoint: Literal["general", "coding", "mainland", "mainland-coding"] = field(default="general", metadata={
+        "doc": "Z.ai API if `model.base_url` is none: general or GLM Coding Plan, at z.ai or bigmodel.cn (mainland)"})
+    dialect: Literal["zai", "openai"] = field(default="zai", metadata={
+        "doc": "`zai`, or `openai` for vLLM/SGLang and other OpenAI-compatible servers"})
+    thinking: Optional[bool] = field(default=None, metadata={
+        "doc": "`true`/`false` to force GLM thinking on/off; none = the provider's default"})
+    stream: bool = field(default=True, metadata={"doc": "stream responses (SSE)"})
+    tool_stream: bool = field(default=True, metadata={"doc": "stream tool-call arguments too (Z.ai dialect)"})
+    temperature: Optional[float] = field(default=None, metadata={
+        "ge": 0, "le": 1, "doc": "sampling temperature; none = the provider's default"})
+    top_p: Optional[float] = field(default=None, metadata={
+        "gt": 0, "le": 1, "doc": "nucleus sampling share; none = the provider's default"})
+    max_tokens: int = field(default=16384, metadata={
+        "gt": 0, "doc": "output tokens per response, reasoning included"})
+    timeout: float = field(default=300.0, metadata={"gt": 0, "doc": "seconds per request"})
+    connect_timeout: float = field(default=8.0, metadata={"gt": 0, "doc": "seconds to connect"})
+    max_retries: int = field(default=3, metadata={
+        "ge": 0, "doc": "retries of transient errors (rate limit, overload, 5xx, dropped stream)"})
+    backoff: tuple[float, float] = field(default=(1.0, 30.0), metadata={
+        "ge": 0, "doc": "retry wait in seconds `[base, cap]`: doubling from base, capped, with jitter"})
+    prices: Optional[dict[str, dict[str, float]]] = field(default=None, metadata={
+        "doc": "USD per million tokens by model name, e.g. `{\"glm-4.6\" = {input = 0.6, cached_input = 0.11, "
+               "output = 2.2}}`; overrides the built-in list prices"})
 
 
 @dataclass(frozen=True)
 class Limits(Section):
     """Hard budgets of one run; at `warn_at` of any of them the model gets one wrap-up warning."""
 
-    max_steps: int = field(default=100, metadata={"gt": 0})
-    max_cost_usd: Optional[float] = field(default=None, metadata={"gt": 0})
-    max_total_tokens: Optional[int] = field(default=None, metadata={"gt": 0})
-    timeout: Optional[float] = field(default=None, metadata={"gt": 0})  # wall-clock seconds
-    warn_at: float = field(default=0.9, metadata={"gt": 0, "le": 1})
-    stuck_repeats: int = field(default=3, metadata={"ge": 2})
-    max_format_errors: int = field(default=3, metadata={"ge": 1})
+    max_steps: int = field(default=100, metadata={"gt": 0, "doc": "model calls per run"})
+    max_cost_usd: Optional[float] = field(default=None, metadata={"gt": 0, "doc": "cost budget in USD"})
+    max_total_tokens: Optional[int] = field(default=None, metadata={
+        "gt": 0, "doc": "token budget (prompt + completion, summed over the run)"})
+    timeout: Optional[float] = field(default=None, metadata={"gt": 0, "doc": "wall-clock seconds for the run"})
+    warn_at: float = field(default=0.9, metadata={
+        "gt": 0, "le": 1, "doc": "share of a budget at which the model gets its one wrap-up warning"})
+    stuck_repeats: int = field(default=3, metadata={
+        "ge": 2, "doc": "identical call + result in a row that count as stuck (stops the run)"})
+    max_format_errors: int = field(default=3, metadata={
+        "ge": 1, "doc": "malformed turns (unparsable tool calls) in a row before the run stops"})
 
 
 @dataclass(frozen=True)
 class ContextSettings(Section):
     """When and how old tool results are shortened so the prompt stays inside GLM's window."""
 
-    window: int = field(default=200_000, metadata={"gt": 0})
-    shorten_at: float = field(default=0.8, metadata={"gt": 0, "le": 1})
-    exhausted_at: float = field(default=0.95, metadata={"gt": 0, "le": 1})
-    keep_recent_steps: int = field(default=3, metadata={"ge": 0})
-    keep_chars: int = field(default=1500, metadata={"ge": 0})
-    agents_md_max_bytes: int = field(default=32 * 1024, metadata={"ge": 0})
+    window: int = field(default=200_000, metadata={"gt": 0, "doc": "the model's context window in tokens"})
+    shorten_at: float = field(default=0.8, metadata={
+        "gt": 0, "le": 1, "doc": "share of the window (last prompt + unsent messages, estimated) at which old "
+                                 "tool results are shortened"})
+    exhausted_at: float = field(default=0.95, metadata={
+        "gt": 0, "le": 1, "doc": "share of the window at which the run stops when nothing is left to shorten"})
+    keep_recent_steps: int = field(default=3, metadata={
+        "ge": 0, "doc": "tool results of the last N steps are never shortened"})
+    keep_chars: int = field(default=1500, metadata={"ge": 0, "doc": "characters kept of a shortened tool result"})
+    agents_md_max_bytes: int = field(default=32 * 1024, metadata={
+        "ge": 0, "doc": "cap on the AGENTS.md text given to the model, all files together"})
 
 
 @dataclass(frozen=True)
 class GitSettings(Section):
     """The work branch and the final commit."""
 
-    branch: bool = True
-    commit: bool = True
-    commit_on_stop: bool = False
+    branch: bool = field(default=True, metadata={"doc": "work on a new branch `glm-agent/<task-slug>`"})
+    commit: bool = field(default=True, metadata={"doc": "commit the agent's changes when it finishes"})
+    commit_on_stop: bool = field(default=False, metadata={"doc": "also commit when the run stops without finishing"})
 
 
 @dataclass(frozen=True)
@@ -88,8 +107,13 @@ class ToolOptions(Section, ToolSettings):
 class Config(Section):
     """Everything a run needs besides the task and the secrets."""
 
-    model: ModelSettings = field(default_factory=ModelSettings)
-    limits: Limits = field(default_factory=Limits)
-    context: ContextSettings = field(default_factory=ContextSettings)
-    git: GitSettings = field(default_factory=GitSettings)
-    tools: ToolOptions = field(default_factory=ToolOptions)
+    model: ModelSettings = field(default_factory=ModelSettings, metadata={
+        "doc": "How to reach GLM: the model, the server, streaming, sampling, timeouts and retries. The key is "
+               "never here: it comes from `ZAI_API_KEY`."})
+    limits: Limits = field(default_factory=Limits, metadata={
+        "doc": "Hard budgets of one run: the first one used up stops it with `limit_reached`."})
+    context: ContextSettings = field(default_factory=ContextSettings, metadata={
+        "doc": "When old tool results are shortened so the prompt stays inside the model's window."})
+    git: GitSettings = field(default_factory=GitSettings, metadata={"doc": "The work branch and the final commit."})
+    tools: ToolOptions = field(default_factory=ToolOptions, metadata={
+        "doc": "The tools: command timeouts, output size, commit identity, protected files, hidden variables."})
