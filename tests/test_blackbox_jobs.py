@@ -141,6 +141,7 @@ def test_the_check_runs_without_the_key_and_the_configured_secrets(project, monk
     assert proc.returncode == 0 and result["stop_reason"] == "nothing_to_fix", proc.stderr
 
 
+@pytest.mark.slow
 def test_a_hanging_check_is_killed_at_its_timeout_whole_process_group(project, tmp_path):
     pid_file = tmp_path / "check.pid"
     with StandIn(responder=lambda body: call("finish", summary="done")) as server:
@@ -269,6 +270,7 @@ class Hang:
         return Reply(content="too late")
 
 
+@pytest.mark.slow
 def test_timeout_bounds_the_whole_job_whatever_the_model_or_check_does(project, tmp_path):
     """Four CI jobs at once, each with -c limits.timeout=3: the job ends near 3 s, with a clear result."""
     hang = Hang()
@@ -302,6 +304,7 @@ def test_timeout_bounds_the_whole_job_whatever_the_model_or_check_does(project, 
     assert elapsed < 30, f"four 3-second jobs took {elapsed:.0f}s"  # not a benchmark: only "never hangs"
 
 
+@pytest.mark.slow
 def test_rate_limited_forever_gives_up_after_bounded_retries_with_exit_3(project):
     with StandIn(responder=lambda body: Fault.http(429, "1302")) as server:
         proc, result = fix(project, server, "-c", "model.max_retries=2", timeout=60)

@@ -123,6 +123,7 @@ def refused(text: str) -> bool:
     return text.startswith("Error:") and ("Refused" in text or "refused" in text)
 
 
+@pytest.mark.slow
 def test_file_tools_stay_inside_the_repo_and_refuse_model_mistakes(world):
     repo, out = world.repo, world.outside
     os.symlink(out / "sentinel.txt", repo / "link_out")
@@ -262,6 +263,7 @@ def test_what_the_guard_cannot_see_is_undone_by_glm_agent_undo(world, flags):
     assert_outside_intact(world)
 
 
+@pytest.mark.slow
 def test_commands_cannot_hang_leak_the_key_or_outlive_the_run(world):
     tag = f"99{os.getpid() % 1000}"  # unique sleep lengths, to find leftovers with ps
     commands = [
@@ -335,6 +337,7 @@ def interrupt_when(proc: subprocess.Popen, ready, timeout: float = 60) -> dict:
     return json.loads(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tool", ["write_file", "edit_file"])
 def test_ctrl_c_in_the_middle_of_writing_a_big_file_leaves_old_or_new_content(world, tool):
     """Ctrl-C lands while the temporary file is being written (or, on a fast disk, in the command after it)."""

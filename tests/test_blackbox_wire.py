@@ -367,6 +367,7 @@ INTERRUPTS = {  # signal, stand-in options, script after a first write, trajecto
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig,options,script,now,extra", INTERRUPTS.values(), ids=INTERRUPTS.keys())
 def test_interrupted_run_exits_130_with_a_complete_record_and_the_users_work(repo, sig, options, script, now,
                                                                              extra):
@@ -459,6 +460,7 @@ def test_connection_refused_is_an_api_error_after_bounded_retries(repo, closed_p
     assert "cannot connect" in result["error"] and "base URL" in err and err.count("retry") == 2
 
 
+@pytest.mark.slow
 def test_a_server_that_never_answers_hits_the_request_timeout(repo, silent_url):
     started = time.monotonic()
     code, result, err = run_cli(repo, silent_url, *FAST, "-c", "model.timeout=1", "-c", "model.max_retries=1",
@@ -494,6 +496,7 @@ def test_doctor_reads_the_config_and_names_the_problem(repo, item, code, needle)
     assert (got, sent) == (code, 1) and needle in text and FAKE_KEY not in text
 
 
+@pytest.mark.slow
 def test_doctor_without_a_key_wrong_address_and_silent_server(repo, closed_port, silent_url):
     assert doctor(repo, key=None)[0] == 2
     code, text = doctor(repo, "--base-url", f"http://127.0.0.1:{closed_port}/v1", "--dialect", "openai")

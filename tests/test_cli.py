@@ -121,6 +121,7 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("inherited", [None, _ignore_sigint], ids=["sigint-default", "sigint-ignored-by-launcher"])
 def test_sigint_stops_cleanly_with_exit_130_and_a_complete_record(repo, inherited):
     """Also when launched in the background by a non-interactive shell, which leaves SIGINT ignored."""

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import glm_agent.jobs.demo as demo
+import pytest
 from glm_agent.cli.main import main
 
 
@@ -27,6 +28,7 @@ def test_offline_demo_fixes_the_bug_and_shows_the_diff(monkeypatch, capsys):
     assert "OK" in out  # the second test run passed
 
 
+@pytest.mark.slow
 def test_demo_command_works_without_a_key_and_prints_json():
     env = {k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}
     proc = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "demo", "--json"], env=env, capture_output=True,
