@@ -41,14 +41,14 @@ class GLMClient:
     def __init__(self, base_url: str | None = None, api_key: str | None = None, model: str = "glm-4.6", *,
                  endpoint: str = "general", dialect: str = "zai", thinking: bool | str | None = None,
                  tool_stream: bool = True, temperature: float | None = None, top_p: float | None = None,
-                 max_tokens: int = 16384, stop: str | list[str] | None = None, timeout: float = 300.0,
+                 max_tokens: int | None = 16384, stop: str | list[str] | None = None, timeout: float = 300.0,
                  connect_timeout: float = 8.0, max_retries: int = 3, backoff: tuple[float, float] = (1.0, 30.0),
                  prices: Mapping[str, Any] | None = None, transport: httpx.BaseTransport | None = None,
                  extra_body: dict | None = None, sleep: Callable[[float], None] = time.sleep,
                  on_retry: Callable[[GLMError, float], None] | None = None,
                  on_sent: Callable[[], None] | None = None):
         """`on_sent()` is called each time a request has gone out whole: while the model thinks, the caller may
-        do work that overlaps its answer."""
+        do work that overlaps its answer. `max_tokens` None leaves the field out (GLM's own default)."""
         if dialect not in DIALECTS:
             raise ValueError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
         self.base_url = resolve_base_url(base_url, endpoint)

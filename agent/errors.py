@@ -101,7 +101,7 @@ HINT_EMPTY = "coding plan quota? the service answered 200 with nothing and zero 
 _HINTS = {
     "1113": HINT_1113,
     "1211": "unknown model: check the model name (lowercase, e.g. glm-4.6) and that the endpoint serves it",
-    "1214": "a request field is invalid (e.g. no user message, tool_choice other than auto, temperature > 1)",
+    "1214": "a request field is invalid (e.g. no user message, temperature > 1)",
     "1261": "the prompt is too long: compact the conversation",
     "1302": "too many requests in flight for this key: lower the concurrency",
     "1305": "the model is overloaded; this can also be a false positive triggered by prompt content",
