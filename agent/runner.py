@@ -71,7 +71,9 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
     repo = Path(job.repo).resolve()
     run_id = job.run_id or new_run_id(job.task)
     with stopping.held() as stopped:  # a Ctrl-C now stops the run right after the start is recorded
-        beginning = _InBackground("git start", lambda: GitGuard.begin(repo, run_id, branch=_branch_for(job, repo)))
+        identity = (job.config.tools.git_user_name, job.config.tools.git_user_email)
+        beginning = _InBackground("git start", lambda: GitGuard.begin(repo, run_id, branch=_branch_for(job, repo),
+                                                                      identity=identity))
         try:
             _load_first_request_code()
         finally:
