@@ -47,7 +47,7 @@ class ModelSettings(Section):
     timeout: float = field(default=300.0, metadata={"gt": 0})
     connect_timeout: float = field(default=8.0, metadata={"gt": 0})
     max_retries: int = field(default=3, metadata={"ge": 0})
-    # retry wait (base, cap) in seconds: doubling from base, capped, with jitter
+    # retry wait (base, cap) in seconds: doubling from base, capped, with jitter; a Retry-After is capped too
     backoff: tuple[float, float] = field(default=(1.0, 30.0), metadata={"ge": 0})
     # USD per million tokens by model: {input, cached_input, output}; overrides the list prices
     prices: Optional[dict[str, dict[str, float]]] = None

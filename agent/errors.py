@@ -12,13 +12,18 @@ class GLMError(Exception):
     retryable_default = False
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 request_id: str | None = None, hint: str | None = None, retryable: bool | None = None):
+                 request_id: str | None = None, hint: str | None = None, retryable: bool | None = None,
+                 retry_after: float | None = None):
+        """`retry_after`: the seconds the server asked to wait (its Retry-After header on a 429 or 503).
+        `out_of_time` is set by the client when a retry was due but its wait would have passed the deadline."""
         self.message = message
         self.code = code
         self.status = status
         self.request_id = request_id
         self.hint = hint
         self.retryable = self.retryable_default if retryable is None else retryable
+        self.retry_after = retry_after
+        self.out_of_time = False
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -151,7 +156,8 @@ def error_class(status: int | None, code: str | None, message: str = "") -> type
     return BadRequestError
 
 
-def make_error(status: int | None, code: str | None, message: str, request_id: str | None = None) -> GLMError:
+def make_error(status: int | None, code: str | None, message: str, request_id: str | None = None,
+               retry_after: float | None = None) -> GLMError:
     """Build the typed error for an error body, with the hint for its code when the cause is common."""
     cls = error_class(status, code, message)
     hint = _HINTS.get(code or "")
@@ -159,4 +165,5 @@ def make_error(status: int | None, code: str | None, message: str, request_id: s
         hint = HINT_AUTH
     if hint is None and status in (301, 302, 307, 308, 404, 405):
         hint = HINT_URL
-    return cls(message or "no error message", code=code, status=status, request_id=request_id, hint=hint)
+    return cls(message or "no error message", code=code, status=status, request_id=request_id, hint=hint,
+               retry_after=retry_after)
