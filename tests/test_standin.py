@@ -165,7 +165,6 @@ INVALID = [
     ({}, {"Authorization": "Basic abc"}, 401, "1001"),
     ({"model": "glm-99"}, AUTH, 400, "1211"),
     ({"messages": [{"role": "system", "content": "s"}]}, AUTH, 400, "1214"),
-    ({"tool_choice": "required", "tools": TOOLS}, AUTH, 400, "1214"),
     ({"temperature": 1.2}, AUTH, 400, "1214"),
     ({"messages": USER + [{"role": "assistant", "content": "", "tool_calls": [
         {"id": "c", "type": "function", "function": {"name": "read_file", "arguments": {"path": "a"}}}]}]},

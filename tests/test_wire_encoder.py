@@ -83,11 +83,11 @@ def test_fields_changed_between_calls_are_encoded_again():
 
 
 @pytest.mark.parametrize("edit,fragment", [
-    (lambda m: m[3].pop("tool_call_id"), "tool message 3 has no tool_call_id"),
+    (lambda m: m[3].update(role="robot"), "message 3 has role 'robot'"),
     (lambda m: m[2]["tool_calls"][0]["function"].update(arguments={"a": 1}), "assistant message 2: tool call"),
     (lambda m: m[1].update(role="human"), "message 1 has role 'human'"),
     (lambda m: m[1].update(role="system"), "at least one user message"),
-], ids=["tool-id", "arguments", "role", "no-user"])
+], ids=["old-role", "arguments", "role", "no-user"])
 def test_an_old_message_broken_in_place_is_refused_like_a_new_one(edit, fragment):
     encoder, messages = RequestEncoder(), history(2)
     encoder.encode(body_of(messages))
@@ -102,14 +102,14 @@ def test_an_old_message_broken_in_place_is_refused_like_a_new_one(edit, fragment
 def test_the_first_problem_is_reported_whatever_was_seen_before():
     encoder, messages = RequestEncoder(), history(2)
     encoder.encode(body_of(messages))
-    messages.append({"role": "tool", "content": "no id"})
+    messages.append({"role": "human", "content": "new"})
     messages[3]["role"] = "robot"
     with pytest.raises(BadRequestError, match="message 3 has role 'robot'"):
         encoder.encode(body_of(messages))
     messages[3]["role"] = "tool"
-    with pytest.raises(BadRequestError, match="tool message 6 has no tool_call_id"):
+    with pytest.raises(BadRequestError, match="message 6 has role 'human'"):
         encoder.encode(body_of(messages))
-    messages[6]["tool_call_id"] = "call_-1"
+    messages[6]["role"] = "user"
     body = body_of(messages)
     assert encoder.encode(body) == from_scratch(body)
 

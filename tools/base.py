@@ -4,9 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from glm_agent.tools.identity import DEFAULT_GIT_USER_EMAIL, DEFAULT_GIT_USER_NAME
 from glm_agent.tools.secretenv import SECRET_ENV
 
 SCHEMA_FILE = Path(__file__).with_name("schemas.json")  # the default tools' wire schemas: `python -m glm_agent.tools.schemas`
+
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,9 @@ class ToolSettings:
     bash_timeout_max: int = field(default=600, metadata={"gt": 0, "doc": "the most seconds a command may run"})
     output_limit: int = field(default=30000, metadata={
         "gt": 0, "doc": "characters of command output shown to the model (start and end kept)"})
-    git_user_name: str = field(default="glm-agent", metadata={"doc": "commit author name when the repository has none"})
-    git_user_email: str = field(default="glm-agent@localhost", metadata={
-        "doc": "commit author email when the repository has none"})
+    git_user_name: str = field(default=DEFAULT_GIT_USER_NAME, metadata={
+        "doc": "name of every glm-agent commit in a repository without an identity of its own (name and email)"})
+    git_user_email: str = field(default=DEFAULT_GIT_USER_EMAIL, metadata={"doc": "email of those commits"})
     protected: list[str] = field(default_factory=list, metadata={"doc": "globs the write tools refuse to change"})
     extra_env_remove: list[str] = field(default_factory=list, metadata={
         "doc": "more variables to keep from the commands' environment, besides the always-removed "

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from glm_agent.tools.base import ToolError
 from glm_agent.tools.files.state import FileState
+from glm_agent.tools.identity import commit_identity
 from glm_agent.tools.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -61,12 +62,8 @@ class GitTools:
         if not rels or not self._git("diff", "--cached", "--name-only", "--", *rels):
             note = f" The user's own uncommitted changes ({', '.join(left_out[:5])}) are left out." if left_out else ""
             raise ToolError(f"nothing to commit: no changes made in this run (check git_status).{note}")
-        identity = []
-        for key, default in (("user.name", self.ws.settings.git_user_name),
-                             ("user.email", self.ws.settings.git_user_email)):
-            if not self._config(key):
-                identity += ["-c", f"{key}={default}"]
-        self._git(*identity, "commit", "--quiet", "-m", args.message, "--", *rels)  # only these: staged work stays
+        identity = commit_identity(self.ws.root, self.ws.settings.git_user_name, self.ws.settings.git_user_email)
+        self._git("commit", "--quiet", "-m", args.message, "--", *rels, env=identity)  # only these: staged work stays
         shown = self._git("show", "--stat", "--format=Committed %h on %D: %s", "HEAD")
         return shown + (f"\nLeft uncommitted (the user's own changes): {', '.join(left_out)}" if left_out else "")
 
@@ -88,19 +85,13 @@ class GitTools:
         out = proc.stdout.decode(errors="surrogateescape")
         return [entry[3:] for entry in out.split("\0") if len(entry) > 3]
 
-    def _config(self, key: str) -> str:
-        try:
-            return self._git("config", "--get", key)
-        except ToolError:
-            return ""
-
-    def _git(self, *args: str) -> str:
+    def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
         import git  # GitPython costs ~0.2 s to import; the first request needs no git tool
 
         try:
             return git.Git(str(self.ws.root)).execute(  # hooks and filters run too: blank the keys for them
                 ["git", *args], kill_after_timeout=GIT_TIMEOUT, strip_newline_in_stdout=True,
-                env={name: "" for name in self.ws.settings.hidden_env})
+                env={**{name: "" for name in self.ws.settings.hidden_env}, **(env or {})})
         except git.GitCommandError as exc:
             detail = str(exc.stderr or exc.stdout or "").strip()
             detail = detail.removeprefix("stderr:").strip().strip("'").strip()

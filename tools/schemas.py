@@ -99,8 +99,9 @@ class Bash(ToolArgs):
     """Run a shell command with bash in the repo root and get its output (stdout and stderr) and exit code. Each
     call is a fresh process: cd, exports and variables do not persist, and stdin is closed (no interactive
     prompts). Use it for tests, builds and git commands the git tools lack; use read_file, grep, glob and
-    edit_file rather than cat, find, sed or echo > file. Start servers in the background with output to a file
-    (cmd > log 2>&1 &). Destructive git commands are refused."""
+    edit_file rather than cat, find, sed or echo > file. A command that needs a server (or another long-running
+    process) may start it in the background with its output sent to a file (cmd > out.log 2>&1 &) and stop it
+    when done; whatever is still running when your work ends is killed. Destructive git commands are refused."""
 
     command: str = Field(description="The bash command line")
     timeout: int = Field(120, gt=0, description="Seconds before the command and its children are killed")

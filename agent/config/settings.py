@@ -49,7 +49,8 @@ class ModelSettings(Section):
     max_retries: int = field(default=3, metadata={
         "ge": 0, "doc": "retries of transient errors (rate limit, overload, 5xx, dropped stream)"})
     backoff: tuple[float, float] = field(default=(1.0, 30.0), metadata={
-        "ge": 0, "doc": "retry wait in seconds `[base, cap]`: doubling from base, capped, with jitter"})
+        "ge": 0, "doc": "retry wait in seconds `[base, cap]`: doubling from base, capped, with jitter; a server's "
+                        "`Retry-After` (429, 503) replaces it, also at most the cap; no retry waits past limits.timeout"})
     prices: Optional[dict[str, dict[str, float]]] = field(default=None, metadata={
         "doc": "USD per million tokens by model name, e.g. `{\"glm-4.6\" = {input = 0.6, cached_input = 0.11, "
                "output = 2.2}}`; overrides the built-in list prices"})

@@ -28,6 +28,7 @@ from glm_agent.prompts import render
 from glm_agent.tools import EndRun
 
 EventSink = Callable[[dict], None]
+_NO_DEADLINE = object()  # the model has no deadline attribute
 
 
 class Model(Protocol):
@@ -52,6 +53,7 @@ class Agent:
         self._started, self._warned, self._idle, self._malformed = time.monotonic(), False, 0, 0
         self._last_call, self._repeats, self._shortened, self._prompt_tokens = None, 0, set(), 0
         result = {"stop_reason": INTERRUPTED, "summary": "", "error": INTERRUPTED_BY_USER, "limit": None}
+        restore = self._hand_deadline()
         try:
             while True:
                 self._step()
@@ -62,6 +64,10 @@ class Agent:
             result = {"stop_reason": CONTEXT_EXHAUSTED, "summary": "", "error": str(exc), "limit": None}
         except GLMError as exc:
             result = {"stop_reason": API_ERROR, "summary": "", "error": str(exc), "limit": None}
+            if exc.out_of_time:  # retryable, but the wait would outlast the run's time limit: that limit ends it
+                result.update(stop_reason=LIMIT_REACHED, limit="timeout",
+                              error=f"timeout limit reached ({self.config.limits.timeout:g}s): no time left to "
+                                    f"wait and retry {exc}")
         except EndRun as exc:
             result = {"stop_reason": exc.reason, "summary": "", "error": str(exc), "limit": None}
         except Deadline as exc:
@@ -71,11 +77,26 @@ class Agent:
         except BaseException as exc:
             self._emit("stop", stop_reason=CRASHED, error=repr(exc), steps=self._steps)
             raise
+        finally:
+            restore()
         run = RunResult(**result, steps=self._steps, usage=self._usage.as_dict(), cost_usd=round(self._cost, 6),
                         files_changed=self.toolset.changed_paths())
         self._emit("stop", **run.to_dict("stop_reason", "summary", "error", "limit", "steps", "usage", "cost_usd",
                                          "files_changed"))
         return run
+
+    def _hand_deadline(self) -> Callable[[], None]:
+        """Give a model with a `deadline` attribute (GLMClient) the end of the run's time limit, so that it makes
+        no retry whose wait would outlast the run; returns what puts its own deadline back."""
+        timeout, previous = self.config.limits.timeout, getattr(self.model, "deadline", _NO_DEADLINE)
+        if not timeout or previous is _NO_DEADLINE:
+            return lambda: None
+        end = self._started + timeout
+        self.model.deadline = end if previous is None else min(previous, end)
+
+        def restore() -> None:
+            self.model.deadline = previous
+        return restore
 
     def _step(self) -> None:
         self._check_limits()

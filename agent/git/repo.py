@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Iterator
 
 from glm_agent.core.stops import UserError
+from glm_agent.tools.identity import commit_identity
 from glm_agent.tools.secretenv import SECRET_ENV
 
-FALLBACK_NAME = "glm-agent"
-FALLBACK_EMAIL = "glm-agent@localhost"
 # the guard's bookkeeping must not run anything the agent may have planted in .git (hooks, an fsmonitor)
 _NO_HOOKS = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
 
@@ -24,8 +23,10 @@ class GitSafetyError(UserError):
 class Git:
     """Runs git in one working tree; raises GitSafetyError with git's own message on failure."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, identity: tuple[str, str] | None = None):
+        """`identity`: the configured (name, email) for commits in a repository without one of its own."""
         self.root = Path(root)
+        self.identity = identity
         self._paths: dict[str, Path] = {}  # git-path answers do not change while a run lasts
         self._common: Path | None = None
         self._identity: dict | None = None
@@ -75,15 +76,9 @@ class Git:
         return out or None
 
     def identity_env(self) -> dict:
-        """The repo's identity when it has one; otherwise glm-agent's, without writing any config (looked up once)."""
+        """The env giving a commit its identity by the one rule (glm_agent.tools.base.commit_identity; looked up once)."""
         if self._identity is None:
-            found = dict(line.split(" ", 1) for line in self.run(
-                "config", "--get-regexp", r"^user\.(name|email)$", check=False).splitlines() if " " in line)
-            name = os.environ.get("GIT_AUTHOR_NAME") or found.get("user.name")
-            email = os.environ.get("GIT_AUTHOR_EMAIL") or found.get("user.email")
-            self._identity = {} if name and email else {
-                "GIT_AUTHOR_NAME": FALLBACK_NAME, "GIT_AUTHOR_EMAIL": FALLBACK_EMAIL,
-                "GIT_COMMITTER_NAME": FALLBACK_NAME, "GIT_COMMITTER_EMAIL": FALLBACK_EMAIL}
+            self._identity = commit_identity(self.root, *(self.identity or ()))
         return self._identity
 
     @contextmanager
@@ -184,8 +179,9 @@ def exclude(git: Git, pattern: str) -> None:
         path.write_text(f"{text}{sep}{pattern}\n")
 
 
-def open_repo(repo: Path) -> Git:
-    """The top of the working tree containing `repo`, checked to be a usable, non-bare git checkout."""
+def open_repo(repo: Path, identity: tuple[str, str] | None = None) -> Git:
+    """The top of the working tree containing `repo`, checked to be a usable, non-bare git checkout; `identity`
+    is the configured one for its commits (see Git)."""
     repo = Path(repo)
     if not repo.is_dir():
         raise GitSafetyError(f"{repo} is not a directory")
@@ -193,9 +189,9 @@ def open_repo(repo: Path) -> Git:
     # the usual case in one git process; anything else (not a repo, bare, odd paths) takes the checks below
     answer = probe.run("rev-parse", "--is-bare-repository", "--show-toplevel", check=False).split("\n")
     if len(answer) == 2 and answer[0] == "false" and answer[1]:
-        return Git(Path(answer[1]))
+        return Git(Path(answer[1]), identity)
     if not probe.ok("rev-parse", "--git-dir"):
         raise GitSafetyError(f"{repo} is not inside a git repository (run `git init` there first)")
     if probe.run("rev-parse", "--is-bare-repository") == "true":
         raise GitSafetyError(f"{repo} is a bare repository; glm-agent needs a working tree")
-    return Git(Path(probe.run("rev-parse", "--show-toplevel")))
+    return Git(Path(probe.run("rev-parse", "--show-toplevel")), identity)

@@ -50,8 +50,11 @@ class RunSnapshot:
         return self.note["work_branch"]
 
     @classmethod
-    def begin(cls, repo: Path, run_id: str, *, branch: str | None) -> "RunSnapshot":
-        git = open_repo(repo)
+    def begin(cls, repo: Path, run_id: str, *, branch: str | None,
+              identity: tuple[str, str] | None = None) -> "RunSnapshot":
+        """`identity`: the configured (name, email) for the run's commits, used when the repository has no
+        identity of its own (glm_agent.tools.base.commit_identity)."""
+        git = open_repo(repo, identity)
         head, symbolic, status = _start_state(git)
         if not _plain_ref_name(run_id) and not git.ok("check-ref-format", f"refs/glm-agent/{run_id}/head"):
             raise GitSafetyError(f"run id {run_id!r} cannot be used in a git ref name")

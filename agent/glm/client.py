@@ -9,9 +9,11 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import math
 import os
 import random
 import time
+from datetime import timezone
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -40,14 +42,17 @@ class GLMClient:
     def __init__(self, base_url: str | None = None, api_key: str | None = None, model: str = "glm-4.6", *,
                  endpoint: str = "general", dialect: str = "zai", thinking: bool | str | None = None,
                  tool_stream: bool = True, temperature: float | None = None, top_p: float | None = None,
-                 max_tokens: int = 16384, stop: str | list[str] | None = None, timeout: float = 300.0,
+                 max_tokens: int | None = 16384, stop: str | list[str] | None = None, timeout: float = 300.0,
                  connect_timeout: float = 8.0, max_retries: int = 3, backoff: tuple[float, float] = (1.0, 30.0),
                  prices: Mapping[str, Any] | None = None, transport: httpx.BaseTransport | None = None,
                  extra_body: dict | None = None, sleep: Callable[[float], None] = time.sleep,
                  on_retry: Callable[[GLMError, float], None] | None = None,
-                 on_sent: Callable[[], None] | None = None):
+                 on_sent: Callable[[], None] | None = None, deadline: float | None = None):
         """`on_sent()` is called each time a request has gone out whole: while the model thinks, the caller may
-        do work that overlaps its answer."""
+        do work that overlaps its answer. `max_tokens` None leaves the field out (GLM's own default).
+
+        `deadline` (time.monotonic() seconds, also settable as the attribute; the agent loop sets it from the
+        run's time limit): a retry whose wait would end past it is not made, the error is raised instead."""
         if dialect not in DIALECTS:
             raise ValueError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
         self.base_url = resolve_base_url(base_url, endpoint)
@@ -55,7 +60,7 @@ class GLMClient:
         self.thinking, self.tool_stream = thinking, tool_stream
         self.temperature, self.top_p, self.max_tokens, self.stop = temperature, top_p, max_tokens, stop
         self.max_retries, self.backoff, self.prices, self.extra_body = max_retries, backoff, prices, extra_body
-        self._sleep, self._on_retry = sleep, on_retry
+        self._sleep, self._on_retry, self.deadline = sleep, on_retry, deadline
         self._extensions = {"trace": _when_sent(on_sent)} if on_sent is not None else {}
         self._encoder = RequestEncoder()  # keeps what earlier requests encoded: the history is append-only
         self._url: tuple[str, httpx.URL] | None = None
@@ -99,16 +104,23 @@ class GLMClient:
             except GLMError as exc:
                 if not exc.retryable or attempt >= self.max_retries:
                     raise
-                delay = self._delay(attempt)
+                delay = self._delay(attempt, exc.retry_after)
+                if self.deadline is not None and time.monotonic() + delay >= self.deadline:
+                    log.warning("GLM request failed (%s); no retry: its %.1fs wait would pass the deadline", exc, delay)
+                    exc.out_of_time = True
+                    raise
                 attempt += 1
                 log.warning("GLM request failed (%s); retry %d/%d in %.1fs", exc, attempt, self.max_retries, delay)
                 if self._on_retry is not None:
                     self._on_retry(exc, delay)
                 self._sleep(delay)
 
-    def _delay(self, attempt: int) -> float:
-        """Capped exponential backoff with equal jitter: half fixed, half random."""
+    def _delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """The server's Retry-After when it sent one, else capped exponential backoff with equal jitter (half
+        fixed, half random); either way at most the cap, the configured maximum wait."""
         base, cap = self.backoff
+        if retry_after is not None:
+            return min(cap, retry_after)
         ceiling = min(cap, base * (2 ** attempt))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
@@ -122,7 +134,8 @@ class GLMClient:
             with self._http.stream("POST", self._completions_url(), content=payload, headers=headers,
                                    extensions=self._extensions) as response:
                 if response.status_code != 200:
-                    raise self._http_error(response.status_code, response.read())
+                    raise self._http_error(response.status_code, response.read(),
+                                           response.headers.get("retry-after"))
                 builder = _reading().TurnBuilder(on_delta)
                 if stream and "json" not in response.headers.get("content-type", ""):  # SSE, whatever its label
                     self._read_stream(response, builder)
@@ -198,17 +211,19 @@ class GLMClient:
                                  builder)
         builder.add(parsed, stream=False)
 
-    def _http_error(self, status: int, raw: bytes) -> GLMError:
+    def _http_error(self, status: int, raw: bytes, retry_after: str | None = None) -> GLMError:
         try:
             parsed = _reading().parse_body(raw)
             code, message = parsed.error_fields() or (None, raw.decode("utf-8", "replace")[:500])
             request_id = parsed.request_id
         except ValueError:
             code, message, request_id = None, raw.decode("utf-8", "replace")[:500], None
-        return self._typed(status, code, message, request_id)
+        wait = _retry_after_seconds(retry_after) if status in (429, 503) else None
+        return self._typed(status, code, message, request_id, wait)
 
-    def _typed(self, status: int | None, code: str | None, message: str, request_id: str | None) -> GLMError:
-        return errors.make_error(status, code, self._redact(message), request_id)
+    def _typed(self, status: int | None, code: str | None, message: str, request_id: str | None,
+               retry_after: float | None = None) -> GLMError:
+        return errors.make_error(status, code, self._redact(message), request_id, retry_after)
 
     def _redacted(self, cls: type[GLMError], message: str, builder: TurnBuilder | None,
                   hint: str | None = None) -> GLMError:
@@ -243,6 +258,27 @@ class GLMClient:
             raise errors.EmptyReplyError("HTTP 200 with no content, no tool calls and zero usage",
                                          code="empty", request_id=rid, hint=errors.HINT_EMPTY)
         return turn
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header as seconds from now (RFC 9110 section 10.2.3: delay-seconds or an HTTP date; a past
+    date is 0); None when absent or unreadable (the backoff applies then)."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:  # an HTTP date is GMT
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = when.timestamp() - time.time()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 @functools.cache

@@ -12,13 +12,18 @@ class GLMError(Exception):
     retryable_default = False
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 request_id: str | None = None, hint: str | None = None, retryable: bool | None = None):
+                 request_id: str | None = None, hint: str | None = None, retryable: bool | None = None,
+                 retry_after: float | None = None):
+        """`retry_after`: the seconds the server asked to wait (its Retry-After header on a 429 or 503).
+        `out_of_time` is set by the client when a retry was due but its wait would have passed the deadline."""
         self.message = message
         self.code = code
         self.status = status
         self.request_id = request_id
         self.hint = hint
         self.retryable = self.retryable_default if retryable is None else retryable
+        self.retry_after = retry_after
+        self.out_of_time = False
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -101,7 +106,7 @@ HINT_EMPTY = "coding plan quota? the service answered 200 with nothing and zero 
 _HINTS = {
     "1113": HINT_1113,
     "1211": "unknown model: check the model name (lowercase, e.g. glm-4.6) and that the endpoint serves it",
-    "1214": "a request field is invalid (e.g. no user message, tool_choice other than auto, temperature > 1)",
+    "1214": "a request field is invalid (e.g. no user message, temperature > 1)",
     "1261": "the prompt is too long: compact the conversation",
     "1302": "too many requests in flight for this key: lower the concurrency",
     "1305": "the model is overloaded; this can also be a false positive triggered by prompt content",
@@ -151,7 +156,8 @@ def error_class(status: int | None, code: str | None, message: str = "") -> type
     return BadRequestError
 
 
-def make_error(status: int | None, code: str | None, message: str, request_id: str | None = None) -> GLMError:
+def make_error(status: int | None, code: str | None, message: str, request_id: str | None = None,
+               retry_after: float | None = None) -> GLMError:
     """Build the typed error for an error body, with the hint for its code when the cause is common."""
     cls = error_class(status, code, message)
     hint = _HINTS.get(code or "")
@@ -159,4 +165,5 @@ def make_error(status: int | None, code: str | None, message: str, request_id: s
         hint = HINT_AUTH
     if hint is None and status in (301, 302, 307, 308, 404, 405):
         hint = HINT_URL
-    return cls(message or "no error message", code=code, status=status, request_id=request_id, hint=hint)
+    return cls(message or "no error message", code=code, status=status, request_id=request_id, hint=hint,
+               retry_after=retry_after)

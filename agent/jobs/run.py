@@ -72,7 +72,8 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
     run_id = job.run_id or new_run_id(job.task)
     with signals.held() as stopped:  # a Ctrl-C now stops the run right after the start is recorded
         branch = work_branch(job.branch, job.config.git.branch, job.task, repo)
-        beginning = InBackground("git start", lambda: RunSnapshot.begin(repo, run_id, branch=branch))
+        identity = (job.config.tools.git_user_name, job.config.tools.git_user_email)
+        beginning = InBackground("git start", lambda: RunSnapshot.begin(repo, run_id, branch=branch, identity=identity))
         try:
             _load_first_request_code()
         finally:

@@ -66,16 +66,19 @@ class Fault:
     code: str | None = None
     message: str | None = None
     after: int = 3
+    retry_after: str | None = None  # an HTTP error's Retry-After header: seconds ("2") or an HTTP date
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
         self.code = None if self.code is None else str(self.code)
+        self.retry_after = None if self.retry_after is None else str(self.retry_after)
 
     @classmethod
-    def http(cls, status: int, code: str, message: str | None = None) -> Fault:
-        """An HTTP error with a Z.ai error body, e.g. Fault.http(429, "1302")."""
-        return cls("http", status=status, code=str(code), message=message)
+    def http(cls, status: int, code: str, message: str | None = None, retry_after: str | int | None = None) -> Fault:
+        """An HTTP error with a Z.ai error body, e.g. Fault.http(429, "1302"); `retry_after` adds that header
+        (seconds or an HTTP date; Z.ai itself was not seen sending one, glm-api.md section 5)."""
+        return cls("http", status=status, code=str(code), message=message, retry_after=retry_after)
 
     @classmethod
     def inband_error(cls, code: str = "1302", message: str | None = None, after: int = 3) -> Fault:

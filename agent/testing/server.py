@@ -176,7 +176,9 @@ class _Responder:
 
     def answer(self, item: Reply | Fault) -> None:
         if isinstance(item, Fault) and item.kind == "http":
-            return _send_error(self.h, self.flavor, item.status, item.code or str(item.status), item.error_message())
+            headers = {"Retry-After": item.retry_after} if item.retry_after is not None else None
+            return _send_error(self.h, self.flavor, item.status, item.code or str(item.status), item.error_message(),
+                               headers)
         empty = isinstance(item, Fault) and item.kind == "empty_reply"
         reply = item if isinstance(item, Reply) else Reply(content="" if empty else "Partial answer that breaks "
                                                                                    "off here")
@@ -252,9 +254,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _start(h: _Handler, status: int, content_type: str, ctx: render.Context | None = None,
-           length: int | None = None) -> None:
+           length: int | None = None, headers: dict[str, str] | None = None) -> None:
     h.send_response(status)
     h.send_header("Content-Type", content_type)
+    for name, value in (headers or {}).items():
+        h.send_header(name, value)
     if ctx is not None and ctx.flavor == "zai":
         h.send_header("x-log-id", ctx.request_id)
     if length is None:
@@ -264,13 +268,16 @@ def _start(h: _Handler, status: int, content_type: str, ctx: render.Context | No
     h.end_headers()
 
 
-def _send(h: _Handler, status: int, content_type: str, data: bytes, ctx: render.Context | None = None) -> None:
-    _start(h, status, content_type, ctx, length=len(data))
+def _send(h: _Handler, status: int, content_type: str, data: bytes, ctx: render.Context | None = None,
+          headers: dict[str, str] | None = None) -> None:
+    _start(h, status, content_type, ctx, length=len(data), headers=headers)
     h.wfile.write(data)
 
 
-def _send_error(h: _Handler, flavor: str, status: int, code: str, message: str) -> None:
-    _send(h, status, "application/json; charset=UTF-8", render.error_body(flavor, status, code, message))
+def _send_error(h: _Handler, flavor: str, status: int, code: str, message: str,
+                headers: dict[str, str] | None = None) -> None:
+    _send(h, status, "application/json; charset=UTF-8", render.error_body(flavor, status, code, message),
+          headers=headers)
 
 
 def _write_chunk(h: _Handler, data: bytes) -> None:
