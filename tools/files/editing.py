@@ -137,9 +137,15 @@ def _not_found(rel: str, text: str, old: str) -> str:
         return f"{message} It includes read_file's line-number prefixes; send the text without them."
     if "\r" in text:
         message += " The file mixes CRLF and LF line endings; old_string must use the same ones."
+    regions = closest_regions(text.split("\n"), old)
+    if regions and regions[0].whitespace:
+        region = regions[0]
+        return (f"{message} Lines {region.start}-{region.end} hold the same text except for whitespace (indentation, "
+                f"tabs vs spaces, spacing): {region.whitespace}. The file has:\n"
+                + _snippet(text, region.start, region.end, context=0)
+                + "\nCopy the text exactly as the file has it, whitespace included, and retry.")
     if _squash(old) in _squash(text):
         message += " The text exists with different indentation or trailing whitespace (tabs vs spaces?)."
-    regions = closest_regions(text.split("\n"), old)
     if not regions:
         return f"{message} Nothing similar was found; read_file the file to see its current content."
     for region in regions:
