@@ -5,7 +5,7 @@
 Generates code-like Python files deterministically (2,950 and 10,000 lines; nothing is downloaded), then for
 old_string sizes of 5, 20 and 40 lines times three kinds of miss: the whole block re-indented from 4-space to
 3-space steps (the LLM's usual miss), one line in the middle changed, and a block with nothing similar in the
-file. Prints milliseconds per miss (median of --repeats runs) for the current tools.fuzzy ("after") and for the
+file. Prints milliseconds per miss (median of --repeats runs) for the current glm_agent.tools.files.fuzzy ("after") and for the
 old algorithm copied below ("before"), whether each found the region the old_string came from, and the ratio.
 Not part of the test suite; the goal (every miss <= 100 ms on 10,000 lines) is printed, not asserted.
 """
@@ -19,10 +19,7 @@ import time
 from functools import partial
 from statistics import median
 
-try:  # the package is moving; either layout works
-    from glm_agent.tools.files.fuzzy import closest_regions
-except ImportError:
-    from tools.fuzzy import closest_regions
+from glm_agent.tools.files.fuzzy import closest_regions
 
 GOAL_MS = 100.0
 SIZES = (5, 20, 40)

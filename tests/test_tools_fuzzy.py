@@ -5,9 +5,8 @@ import json
 import re
 
 import pytest
-
-from tools import build_toolset
-from tools.fuzzy import closest_regions
+from glm_agent.tools import build_toolset
+from glm_agent.tools.files.fuzzy import closest_regions
 
 
 def module(functions: int) -> list[str]:
