@@ -108,7 +108,12 @@ def with_reference(text: str, reference: str) -> str:
 def main(argv: Optional[list[str]] = None, path: Path = DOC_FILE) -> int:
     parser = argparse.ArgumentParser(prog=REGENERATE, description="Regenerate the config key reference in " + path.name)
     parser.add_argument("--check", action="store_true", help="only check: exit 1 when the reference is stale")
+    parser.add_argument("--file", type=Path, default=path, help=f"the page to update (default {path})")
     args = parser.parse_args(argv)
+    path = args.file
+    if not path.is_file():
+        print(f"{path} not found: run this in a source checkout, or pass --file docs/configuration.md", file=sys.stderr)
+        return 2
     text = path.read_text(encoding="utf-8")
     if generated_part(text) is None:
         print(f"{path}: the markers {BEGIN} and {END} are missing", file=sys.stderr)

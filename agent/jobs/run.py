@@ -70,30 +70,35 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
 
     repo = Path(job.repo).resolve()
     run_id = job.run_id or new_run_id(job.task)
-    with signals.held() as stopped:  # a Ctrl-C now stops the run right after the start is recorded
-        branch = work_branch(job.branch, job.config.git.branch, job.task, repo)
-        identity = (job.config.tools.git_user_name, job.config.tools.git_user_email)
-        beginning = InBackground("git start", lambda: RunSnapshot.begin(repo, run_id, branch=branch, identity=identity))
-        try:
-            _load_first_request_code()
-        finally:
-            guard = beginning.result()
-        secrets = [os.environ.get(k, "").strip() for k in SECRET_ENV]
-        recorder = events.recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
-        recorder({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
-                  "head": guard.note.get("orig_head"), "branch": guard.branch,
-                  "config": job.config.to_dict()})
-    result: RunResult | None = None
+    guard = recorder = result = None
     try:
+        with signals.held() as stopped:  # a Ctrl-C now stops the run right after the start is recorded
+            branch = work_branch(job.branch, job.config.git.branch, job.task, repo)
+            identity = (job.config.tools.git_user_name, job.config.tools.git_user_email)
+            beginning = InBackground("git start",
+                                     lambda: RunSnapshot.begin(repo, run_id, branch=branch, identity=identity))
+            try:
+                _load_first_request_code()
+            finally:
+                guard = beginning.result()
+            secrets = [os.environ.get(k, "").strip() for k in SECRET_ENV]
+            recorder = events.recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
+            recorder({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
+                      "head": guard.note.get("orig_head"), "branch": guard.branch,
+                      "config": job.config.to_dict()})
+        # a signal held above, or one arriving while the handlers are put back, lands here: inside the try
         if stopped:
             raise KeyboardInterrupt
         result = _run_agent(job, client, guard.git.root, repo, guard.branch, guard.user_changes, events)
     except KeyboardInterrupt:  # before the loop took over (the loop records its own interruptions)
+        if recorder is None:
+            raise
         result = RunResult(stop_reason=INTERRUPTED, error=INTERRUPTED_BY_USER)
         events({"type": "stop", **result.to_dict("stop_reason", "error", "steps")})
     finally:
-        with signals.deferred():
-            result = _finish(job, guard, recorder, result)
+        if recorder is not None:
+            with signals.deferred():
+                result = _finish(job, guard, recorder, result)
     return result
 
 
