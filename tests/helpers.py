@@ -114,3 +114,30 @@ def need(available: bool, what: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{what} is missing, and CI must have it", pytrace=False)
     pytest.skip(f"{what} is missing")
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--enable-logging=stderr", "--v=0"]
+
+
+def chromium() -> str | None:
+    """The headless browser the report tests load pages in (Debian package chromium), or None."""
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def browse(page: Path, *, screenshot: Path | None = None, size: str = "1200,1800", timeout: float = 60) -> tuple[str, list[str]]:
+    """Load `page` in headless Chromium with a new empty profile: (the DOM after its scripts ran, the console
+    messages it logged). With `screenshot`, a PNG of the page is written there instead and the DOM is ""."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        action = [f"--screenshot={screenshot}", f"--window-size={size}"] if screenshot else ["--dump-dom"]
+        proc = subprocess.run([chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *action,
+                               Path(page).resolve().as_uri()], capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+    return ("" if screenshot else proc.stdout), console

@@ -82,9 +82,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true", help="print the report as JSON")
     replay.set_defaults(handler=_cmd_replay)
     if command not in ("run", "demo", "replay"):
-        from glm_agent.cli import batch, doctor, fix, undo
+        from glm_agent.cli import batch, doctor, fix, report, undo
 
-        for module in (doctor, fix, batch, undo):
+        for module in (doctor, fix, batch, undo, report):
             module.register(sub)
     return parser
 

@@ -14,17 +14,9 @@ def write_report(source: Path, out: Path | None = None) -> Path:
 
         return write_batch_report(source, out or source / "report.html")
     if (source / "trajectory.jsonl").is_file():
-        from glm_agent.report.html import render_run
+        from glm_agent.report.html import render_run, write_html
         from glm_agent.report.record import load_run
 
-        return _write(out or source / "report.html", render_run(load_run(source)))
+        return write_html(out or source / "report.html", render_run(load_run(source)))
     raise ValueError(f"{source} is neither a run record (trajectory.jsonl) nor a batch folder (results.jsonl)")
 
-
-def _write(path: Path, html: str) -> Path:
-    from glm_agent.tools.workspace import atomic_write
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, html.encode("utf-8"))
-    return path

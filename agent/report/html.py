@@ -73,3 +73,12 @@ def duration(seconds) -> str:
 def _first_line(text: str) -> str:
     line = (text.strip().splitlines() or [""])[0]
     return line if len(line) <= 80 else line[:79] + "…"
+
+
+def write_html(path: Path, html: str) -> Path:
+    """Write atomically (a browser or a CI artefact upload never sees half a report); returns the path."""
+    from glm_agent.tools.workspace import atomic_write
+
+    path = Path(path)
+    atomic_write(path, html.encode("utf-8"))
+    return path

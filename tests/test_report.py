@@ -1,0 +1,126 @@
+"""The HTML report of a run, a fix job and a batch: what a person reading it sees, and what never appears in it."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from glm_agent.cli.main import main
+from glm_agent.config.loading import load_config
+from glm_agent.report import write_report
+from glm_agent.testing import Reply, StandIn
+from helpers import CALC_FIXED, CHECK, FAKE_KEY, buggy_project, call, finish, run_script
+
+SECRET = "tok-configured-secret-42424242"
+
+
+def _steps(repo: Path):
+    return [
+        Reply(content="Reading first.", reasoning="I should look at the readme before editing.",
+              tool_calls=[("read_file", {"path": "README.md"})]),
+        call("write_file", path="app.py", content="def main():\n    return 42\n"),
+        call("bash", command="cat missing-file.txt"),
+        finish("wrote app.py"),
+    ]
+
+
+def _tags(html: str, attribute: str) -> list[str]:
+    return re.findall(rf'{attribute}="([^"]*)"', html)
+
+
+def test_run_report_has_the_header_timeline_diff_and_charts(repo):
+    result, _, events = run_script(repo, _steps(repo), task="Write app.py")
+    path = write_report(Path(result.run_dir))
+    assert path == Path(result.run_dir) / "report.html"
+    html = path.read_text()
+    assert '<span class="badge ok" id="stop-reason">finished</span>' in html
+    assert '<td id="step-count">4</td>' in html and "Write app.py" in html and "wrote app.py" in html
+    assert result.commit in html and result.branch in html and "$0.0" in html
+    calls = [e for e in events if e["type"] == "tool_call"]
+    assert _tags(html, "data-call-id") == [c["id"] for c in calls]
+    assert _tags(html, "data-tool") == ["read_file", "write_file", "bash", "finish"]
+    assert re.search(r'class="call error" data-tool="bash"', html), "the failing command is marked"
+    assert "No such file or directory" in html
+    assert '<details class="thinking"><summary>' in html and "look at the readme" in html  # folded
+    assert "app.py" in html and 'class="add">+' in html  # the diff, coloured per line
+    assert html.count("<svg") == 2 and "tokens per step" in html and "cost per step" in html
+
+
+def test_report_is_self_contained(repo):
+    result, _, _ = run_script(repo, _steps(repo))
+    html = write_report(Path(result.run_dir)).read_text()
+    assert not re.search(r"""(src|href|url)\s*[=(]\s*["']?(https?:|//)""", html), "nothing fetched when viewed"
+    assert "<link" not in html and "default-src 'none'" in html
+    assert "<style>" in html and "<script>" in html
+
+
+def test_the_key_and_configured_secrets_never_appear(repo, monkeypatch):
+    monkeypatch.setenv("ZAI_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("DEPLOY_TOKEN", SECRET)
+    config = load_config(repo, ["tools.extra_env_remove=[\"DEPLOY_TOKEN\"]"])
+    script = [call("write_file", path="leak.txt", content=f"key={FAKE_KEY}\ntoken={SECRET}\n"),
+              call("read_file", path="leak.txt"), finish(f"wrote {SECRET}")]
+    result, _, _ = run_script(repo, script, config=config)
+    html = write_report(Path(result.run_dir)).read_text()
+    assert "leak.txt" in html and "key=***" in html and "token=***" in html  # the diff, the call, the result
+    assert FAKE_KEY not in html and SECRET not in html
+
+
+def test_long_tool_results_are_cut_and_folded(repo):
+    script = [call("bash", command=f"{sys.executable} -c \"print('x' * 200 + chr(10)) ; [print(i) for i in range(9000)]\""),
+              finish()]
+    config = load_config(repo, ["tools.output_limit=1000000"])
+    result, _, _ = run_script(repo, script, config=config)
+    html = write_report(Path(result.run_dir)).read_text()
+    assert re.search(r"[\d,]+ characters not shown \(more than 20,000\)", html)
+    assert "lines</span></summary>" in html  # folded, its first lines shown
+
+
+
+
+def test_report_command_and_fix_report(repo, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ZAI_API_KEY", FAKE_KEY)
+    buggy_project(repo)
+    target = tmp_path / "fix.html"
+    with StandIn([call("edit_file", path="calc.py", old_string="a - b", new_string="a + b"),
+                  finish("fixed add")]) as server:
+        code = main(["fix", "--check", CHECK, "--repo", str(repo), "--base-url", server.base_url, "--json",
+                     "--report", str(target)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert (repo / "calc.py").read_text() == CALC_FIXED and f"report: {target}" in err
+    html = target.read_text()
+    assert re.search(r"check before</th><td><span class=\"bad\">fails \(exit 1\)", html)
+    assert re.search(r"check after</th><td><span class=\"ok\">passes \(exit 0\)", html)
+    run_dir = Path(json.loads(out)["run_dir"])
+    assert main(["report", str(run_dir), "-o", str(tmp_path / "again.html")]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "again.html")
+    assert main(["report", str(tmp_path)]) == 2
+    assert "neither a run record" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_batch_report_links_each_tasks_report(repo, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ZAI_API_KEY", FAKE_KEY)
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(json.dumps({"id": name, "repo": str(repo), "task": f"create {name}.txt"}) + "\n"
+                             for name in ("alpha", "beta")))
+
+    def creator(body: dict) -> Reply:
+        name = re.search(r"create (\S+)", body["messages"][1]["content"]).group(1)
+        done = any(m["role"] == "tool" for m in body["messages"])
+        return finish(f"created {name}") if done else call("write_file", path=name, content="x\n")
+
+    out = tmp_path / "out"
+    with StandIn(responder=creator) as server:
+        code = main(["batch", str(tasks), "--out", str(out), "--report", "-c", f"model.base_url={server.base_url}"])
+    assert code == 0, capsys.readouterr().err
+    html = (out / "report.html").read_text()
+    assert _tags(html, "data-task") == ["alpha", "beta"]
+    assert _tags(html, "href") == ["reports/alpha.html", "reports/beta.html"]
+    for name in ("alpha", "beta"):
+        task_html = (out / "reports" / f"{name}.html").read_text()
+        assert f"create {name}.txt" in task_html and 'data-tool="write_file"' in task_html
+    assert "duration per task" in html and "cost per task" in html
