@@ -1,8 +1,8 @@
 """`--output-format stream-json`: one JSON object per line on stdout as the run goes, the full result last.
 
 Every line has `type` and `v` (the schema version, STREAM_VERSION). The types are the run record's event types
-(docs/output.md lists them), minus `request` (its message list repeats the other events), plus `text` and
-`thinking` (model output as it streams in) and `result` (the last line: the same object `--json` prints).
+(docs/output.md lists them), with `request` made `step` (its message list repeats the other events), plus
+`text` and `thinking` (model output as it streams in) and `result` (the last line: the object `--json` prints).
 """
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from typing import Any, Callable, TextIO
 from glm_agent.core.turn import Delta
 
 STREAM_VERSION = 1
-_SKIPPED = {"request"}
 _DELTA_TYPES = {"content": "text", "reasoning": "thinking"}  # tool-call fragments arrive whole as tool_call
 
 
@@ -36,7 +35,8 @@ class StreamJson:
     def event(self, event: dict) -> None:
         if event["type"] == "request":
             self._step = event.get("step", self._step + 1) - 1
-        if event["type"] not in _SKIPPED:
+            self._write({"type": "step", "step": self._step + 1, "t": round(time.time(), 3)})
+        else:
             self._write({**event, "t": round(time.time(), 3)})
         if self.echo is not None:
             self.echo.event(event)
