@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ from glm_agent.jobs.records import read_events
 from glm_agent.jobs.run import Job, run_job
 from glm_agent.testing import Reply, StandIn
 
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"  # the steering repo's shared/ (recordings)
 FAKE_KEY = "zai-test-key-0123456789abcdef"
 
@@ -141,3 +144,16 @@ def browse(page: Path, *, screenshot: Path | None = None, size: str = "1200,1800
     assert proc.returncode == 0, proc.stderr[-2000:]
     console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
     return ("" if screenshot else proc.stdout), console
+
+
+def cli(*args, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`glm-agent ARGS` in a subprocess, with the fake key in its environment; its output captured."""
+    env = {**{k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}, "ZAI_API_KEY": FAKE_KEY, **(env or {})}
+    return subprocess.run([sys.executable, "-I", "-m", "glm_agent", *map(str, args)], env=env, text=True,
+                          capture_output=True, input=stdin, timeout=90)
+
+
+def doc_example(name: str) -> str:
+    """The fenced block after `<!-- example: NAME -->` in docs/output.md."""
+    text = (DOCS / "output.md").read_text()
+    return re.search(rf"<!-- example: {re.escape(name)} -->\n```\w*\n(.*?)```", text, re.S).group(1)

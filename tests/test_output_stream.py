@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -10,22 +9,7 @@ from pathlib import Path
 
 import pytest
 from glm_agent.testing import Reply, StandIn
-from helpers import CHECK, FAKE_KEY, buggy_project, call, finish
-
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "output.md"
-
-
-def cli(*args, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    env = {**{k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}, "ZAI_API_KEY": FAKE_KEY, **(env or {})}
-    return subprocess.run([sys.executable, "-I", "-m", "glm_agent", *map(str, args)], env=env, text=True,
-                          capture_output=True, input=stdin, timeout=90)
-
-
-def doc_example(name: str) -> str:
-    """The fenced block after `<!-- example: NAME -->` in docs/output.md."""
-    text = DOCS.read_text()
-    return re.search(rf"<!-- example: {re.escape(name)} -->\n```\w*\n(.*?)```", text, re.S).group(1)
-
+from helpers import CHECK, FAKE_KEY, buggy_project, call, cli, doc_example, finish
 
 def script():
     return [Reply(content="Writing it.", reasoning="A one-line file.",

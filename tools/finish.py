@@ -43,7 +43,7 @@ class FinishTool:
 def check_schema(schema: Any) -> None:
     """Raise ValueError saying why `schema` is not a usable JSON Schema (jsonschema must be installed)."""
     if not isinstance(schema, dict):
-        raise ValueError(f"a JSON Schema must be a JSON object, not {type(schema).__name__}")
+        raise ValueError(f"not a JSON Schema: a schema is a JSON object, not a {type(schema).__name__}")
     from jsonschema.exceptions import SchemaError
 
     try:
