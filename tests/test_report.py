@@ -124,3 +124,30 @@ def test_batch_report_links_each_tasks_report(repo, tmp_path, monkeypatch, capsy
         task_html = (out / "reports" / f"{name}.html").read_text()
         assert f"create {name}.txt" in task_html and 'data-tool="write_file"' in task_html
     assert "duration per task" in html and "cost per task" in html
+
+
+def test_plan_updates_and_compactions_show_where_they_happened(repo):
+    result, _, _ = run_script(repo, _steps(repo))
+    trajectory = Path(result.run_dir) / "trajectory.jsonl"
+    lines = trajectory.read_text().splitlines()
+    first_result = next(i for i, line in enumerate(lines) if '"type": "tool_result"' in line)
+    added = [{"type": "plan", "step": 1, "items": [{"step": "read the readme", "status": "done"},
+                                                   {"step": "write app.py", "status": "in_progress"}]},
+             {"type": "compaction", "step": 1, "prompt_tokens": 150000, "summary": "Earlier: read README.md."},
+             {"type": "sandbox_notice", "step": 1, "mode": "bwrap"}]  # a type the report does not know yet
+    lines[first_result + 1:first_result + 1] = [json.dumps(event) for event in added]
+    trajectory.write_text("\n".join(lines) + "\n")
+    html = write_report(Path(result.run_dir)).read_text()
+    step1 = html.split('id="step-1"', 1)[1].split('id="step-2"', 1)[0]
+    assert '<div class="note plan" data-event="plan">' in step1 and "in_progress write app.py" in step1
+    assert 'data-event="compaction"' in step1 and "150,000 prompt tokens" in step1 and "Earlier: read README.md." in step1
+    assert 'data-event="sandbox_notice"' in step1 and "bwrap" in step1
+
+
+@pytest.mark.parametrize("sandbox, shown", [({"mode": "bwrap", "network": False}, "bwrap"), ("none", "none")])
+def test_the_sandbox_mode_is_in_the_header_when_recorded(repo, sandbox, shown):
+    result, _, _ = run_script(repo, [finish()])
+    path = Path(result.run_dir) / "result.json"
+    assert "sandbox" not in write_report(Path(result.run_dir)).read_text()
+    path.write_text(json.dumps({**json.loads(path.read_text()), "sandbox": sandbox}))
+    assert f"<tr><th>sandbox</th><td>{shown}</td></tr>" in write_report(Path(result.run_dir)).read_text()
