@@ -108,3 +108,13 @@ def test_fix_with_an_output_schema(repo, tmp_path):
                    "--output-schema", schema)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["structured_output"] == {"cause": "add subtracted"}
+
+
+def test_a_finish_without_the_result_is_refused_and_the_run_goes_on(repo):
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    script = [finish("no result"), call("finish", summary="ok", result={"n": "three"}),
+              call("finish", summary="ok", result={"n": 3})]
+    result, requests, _ = run_script(repo, script, output_schema=schema)
+    assert "missing required field 'result'" in tool_results(requests[1])[-1]
+    assert "at result.n: 'three' is not of type 'integer'" in tool_results(requests[2])[-1]
+    assert result.steps == 3 and result.structured_output == {"n": 3}

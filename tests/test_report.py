@@ -151,3 +151,10 @@ def test_the_sandbox_mode_is_in_the_header_when_recorded(repo, sandbox, shown):
     assert "sandbox" not in write_report(Path(result.run_dir)).read_text()
     path.write_text(json.dumps({**json.loads(path.read_text()), "sandbox": sandbox}))
     assert f"<tr><th>sandbox</th><td>{shown}</td></tr>" in write_report(Path(result.run_dir)).read_text()
+
+
+def test_a_run_without_result_json_reports_its_last_stop(repo):
+    result, _, _ = run_script(repo, [call("read_file", path="README.md"), finish("read")])
+    (Path(result.run_dir) / "result.json").unlink()  # killed before it was written
+    html = write_report(Path(result.run_dir)).read_text()
+    assert 'id="stop-reason">finished<' in html and '<td id="step-count">2</td>' in html
