@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -119,3 +120,19 @@ def test_the_documented_consumer_runs(repo, tmp_path):
     assert shown_lines == ["step 1: write_file", "step 2: read_file", "  failed: Error: 'missing.txt' does not exist.",
                            "step 3: finish"]
     assert re.fullmatch(r"finished after 3 steps, \$\d+\.\d{4}", last)
+
+
+def test_a_reader_that_goes_away_ends_the_stream_not_the_run(repo):
+    env = {**{k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}, "ZAI_API_KEY": FAKE_KEY}
+    with StandIn(script(), latency=0.2) as server:
+        proc = subprocess.Popen([sys.executable, "-I", "-m", "glm_agent", "run", "Write hello.txt", "--repo", str(repo),
+                                 "--base-url", server.base_url, "--output-format", "stream-json"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        assert json.loads(proc.stdout.readline())["type"] == "start"
+        proc.stdout.close()  # like `| head -n 1`
+        _, err = proc.communicate(timeout=60)
+    runs = list((repo / ".glm-agent" / "runs").iterdir())
+    result = json.loads((runs[0] / "result.json").read_text())
+    assert result["stop_reason"] == "finished" and (repo / "hello.txt").read_text() == "hi\n"
+    assert "Traceback" not in err, err
+    assert proc.returncode == 0, err

@@ -32,6 +32,7 @@ context_exhausted), 2 usage or config error, 3 API error (key, quota, endpoint, 
 examples:
   glm-agent run "Make the failing test in tests/test_cart.py pass" --repo .
   glm-agent run "Add a --version flag" --endpoint coding --max-cost 0.50 --json
+  glm-agent run "Fix the lint errors" --output-format stream-json --report
   glm-agent run "Fix the typo" --dialect openai --base-url http://gpu-box:8000/v1"""
 
 

@@ -7,6 +7,7 @@ Every line has `type` and `v` (the schema version, STREAM_VERSION). The types ar
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import Any, Callable, TextIO
@@ -48,6 +49,21 @@ class StreamJson:
         self._write({"type": "result", "result": result.to_dict()})
 
     def _write(self, record: dict) -> None:
+        """A reader that went away (`| head -n 1`) ends the stream, not the run: its record is still written."""
+        if self.out is None:
+            return
         line = json.dumps({"type": record["type"], "v": STREAM_VERSION, **record}, ensure_ascii=False, default=str)
-        self.out.write(self.scrub(line) + "\n")
-        self.out.flush()
+        try:
+            self.out.write(self.scrub(line) + "\n")
+            self.out.flush()
+        except (BrokenPipeError, ValueError):  # ValueError: the file was closed
+            _quiet(self.out)
+            self.out = None
+
+
+def _quiet(out: TextIO) -> None:
+    """Point the dead pipe's descriptor at /dev/null, so Python's flush at exit neither fails nor says so."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+    except (OSError, ValueError):
+        pass
