@@ -84,9 +84,12 @@ def test_json_with_another_format_is_a_usage_error(repo):
 
 
 def test_secret_values_are_scrubbed_from_the_stream(repo):
-    with StandIn([call("write_file", path="k.txt", content=f"key {FAKE_KEY}\n"), finish()]) as server:
-        proc = cli("run", "x", "--repo", repo, "--base-url", server.base_url, "--output-format", "stream-json")
-    assert proc.returncode == 0 and FAKE_KEY not in proc.stdout and "key ***" in proc.stdout
+    secret = "deploy-token-9876543210"
+    with StandIn([call("write_file", path="k.txt", content=f"key {FAKE_KEY} token {secret}\n"), finish()]) as server:
+        proc = cli("run", "x", "--repo", repo, "--base-url", server.base_url, "--output-format", "stream-json",
+                   "-c", 'tools.extra_env_remove=["DEPLOY_TOKEN"]', env={"DEPLOY_TOKEN": secret})
+    assert proc.returncode == 0, proc.stderr
+    assert FAKE_KEY not in proc.stdout and secret not in proc.stdout and "key *** token ***" in proc.stdout
 
 
 @pytest.mark.slow

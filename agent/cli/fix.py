@@ -42,10 +42,11 @@ def main(args: argparse.Namespace) -> int:
     if args.max_attempts < 1:
         print("glm-agent fix: --max-attempts must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    job = FixJob(args.check, args.repo, config_from_args(args), task=args.task, check_timeout=args.check_timeout,
+    config = config_from_args(args)
+    job = FixJob(args.check, args.repo, config, task=args.task, check_timeout=args.check_timeout,
                  max_attempts=args.max_attempts, protect=list(args.protect), allow_test_edits=args.allow_test_edits,
                  branch=args.branch, output_schema=output_schema(args))  # --no-branch is in the config
-    display = make_display(args)
+    display = make_display(args, hidden=config.tools.hidden_env)
     outcome = run_fix(job, display=display)
     _print(outcome, args, display)
     _write_summary(outcome, args.summary_md)

@@ -34,9 +34,10 @@ def output_format(args: argparse.Namespace) -> str:
     return "json" if args.json else chosen or "text"
 
 
-def make_display(args: argparse.Namespace, *, show_reasoning: bool = False):
+def make_display(args: argparse.Namespace, *, show_reasoning: bool = False, hidden=()):
     """The live sink of this format: the human display (stdout, or stderr with --progress), the JSON-lines
-    stream, or None (json alone prints only the result)."""
+    stream (without the values of the key variables and `hidden`, the config's tools.hidden_env), or None
+    (json alone prints only the result)."""
     from glm_agent.cli.output import human_display
 
     fmt = output_format(args)
@@ -49,7 +50,7 @@ def make_display(args: argparse.Namespace, *, show_reasoning: bool = False):
     from glm_agent.jobs.records import Redactor, secret_values
     from glm_agent.tools.secretenv import SECRET_ENV
 
-    return StreamJson(sys.stdout, echo=echo, scrub=Redactor(secret_values(SECRET_ENV)))
+    return StreamJson(sys.stdout, echo=echo, scrub=Redactor(secret_values({*SECRET_ENV, *hidden})))
 
 
 def output_schema(args: argparse.Namespace) -> dict | None:

@@ -94,7 +94,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from glm_agent.jobs.run import Job, run_job
 
     config, schema = config_from_args(args), output_schema(args)
-    display = make_display(args)
+    display = make_display(args, hidden=config.tools.hidden_env)
     job = Job(args.task, args.repo, config, branch=branch_from_args(args), output_schema=schema)
     result = run_job(job, display=display)
     code = report(result, output_format(args) == "json", display)
