@@ -158,3 +158,14 @@ def test_a_run_without_result_json_reports_its_last_stop(repo):
     (Path(result.run_dir) / "result.json").unlink()  # killed before it was written
     html = write_report(Path(result.run_dir)).read_text()
     assert 'id="stop-reason">finished<' in html and '<td id="step-count">2</td>' in html
+
+
+def test_without_pygments_the_diff_is_plain_and_still_coloured(repo, monkeypatch):
+    result, _, _ = run_script(repo, _steps(repo))
+    with_pygments = write_report(Path(result.run_dir)).read_text()
+    assert '<span class="code"><span class="k">def</span>' in with_pygments  # highlighted: the extra is installed
+    for name in [m for m in sys.modules if m == "pygments" or m.startswith("pygments.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "pygments", None)  # import pygments now raises ImportError
+    html = write_report(Path(result.run_dir)).read_text()
+    assert '<div class="add">+def main():</div>' in html and 'class="k"' not in html
