@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ from glm_agent.jobs.records import read_events
 from glm_agent.jobs.run import Job, run_job
 from glm_agent.testing import Reply, StandIn
 
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"  # the steering repo's shared/ (recordings)
 FAKE_KEY = "zai-test-key-0123456789abcdef"
 
@@ -114,3 +117,43 @@ def need(available: bool, what: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{what} is missing, and CI must have it", pytrace=False)
     pytest.skip(f"{what} is missing")
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--enable-logging=stderr", "--v=0"]
+
+
+def chromium() -> str | None:
+    """The headless browser the report tests load pages in (Debian package chromium), or None."""
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def browse(page: Path, *, screenshot: Path | None = None, size: str = "1200,1800", timeout: float = 60) -> tuple[str, list[str]]:
+    """Load `page` in headless Chromium with a new empty profile: (the DOM after its scripts ran, the console
+    messages it logged). With `screenshot`, a PNG of the page is written there instead and the DOM is ""."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        action = [f"--screenshot={screenshot}", f"--window-size={size}"] if screenshot else ["--dump-dom"]
+        proc = subprocess.run([chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *action,
+                               Path(page).resolve().as_uri()], capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+    return ("" if screenshot else proc.stdout), console
+
+
+def cli(*args, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`glm-agent ARGS` in a subprocess, with the fake key in its environment; its output captured."""
+    env = {**{k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}, "ZAI_API_KEY": FAKE_KEY, **(env or {})}
+    return subprocess.run([sys.executable, "-I", "-m", "glm_agent", *map(str, args)], env=env, text=True,
+                          capture_output=True, input=stdin, timeout=90)
+
+
+def doc_example(name: str) -> str:
+    """The fenced block after `<!-- example: NAME -->` in docs/output.md."""
+    text = (DOCS / "output.md").read_text()
+    return re.search(rf"<!-- example: {re.escape(name)} -->\n```\w*\n(.*?)```", text, re.S).group(1)

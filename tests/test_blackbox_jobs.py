@@ -25,7 +25,7 @@ from helpers import (
 )
 
 RESULT_KEYS = {"stop_reason", "summary", "steps", "usage", "cost_usd", "files_changed", "commit", "branch",
-               "run_dir", "error", "limit", "extra"}
+               "run_dir", "error", "limit", "extra", "structured_output"}
 EXTRA_KEYS = {"check_command", "check_before", "check_after", "attempts", "test_files_changed"}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from typing import Any
 
 from glm_agent.tools.base import SCHEMA_FILE, ToolSettings
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
@@ -154,6 +155,13 @@ class Finish(ToolArgs):
     verified it. This ends the run; do not call it while work remains."""
 
     summary: str = Field(min_length=1, description="What changed, and how it was verified")
+
+
+class FinishWithResult(Finish):
+    """finish with the run's output schema (`--output-schema`): `result` is checked against that schema by the
+    tool itself, so any JSON value passes here."""
+
+    result: Any = Field(description="The final answer, matching the output schema")
 
 
 def tool_models(bash_timeout_default: int, bash_timeout_max: int) -> dict[str, type[ToolArgs]]:

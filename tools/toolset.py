@@ -22,7 +22,7 @@ from glm_agent.tools.files.editing import Editor
 from glm_agent.tools.files.reading import Reader
 from glm_agent.tools.files.search import Search
 from glm_agent.tools.files.state import FileState
-from glm_agent.tools.finish import FinishGate, make_finish
+from glm_agent.tools.finish import FinishGate, FinishTool, with_result_schema
 from glm_agent.tools.gittools import GitTools
 from glm_agent.tools.shell.bash import Shell
 from glm_agent.tools.workspace import Workspace
@@ -69,7 +69,8 @@ class Toolset:
     """Tools in a fixed order; dispatch turns every model-fixable problem into an error result."""
 
     def __init__(self, tools: list[Tool], changed_paths: Callable[[], list[str]],
-                 close: Callable[[], object] = lambda: None, schemas: list[dict] | None = None):
+                 close: Callable[[], object] = lambda: None, schemas: list[dict] | None = None,
+                 output: Callable[[], object] = lambda: None):
         """`schemas`: the tools' wire schemas made beforehand from their models, in the tools' order (build_toolset
         passes tools/schemas.json's); without them they are generated here, which loads every argument model."""
         for tool in tools:
@@ -78,7 +79,7 @@ class Toolset:
         self._tools = {tool.name: tool for tool in tools}
         self._models: dict[str, type[ToolArgs]] = {}
         self._changed_paths = changed_paths
-        self._close = close
+        self._close, self._output = close, output
         if schemas is None:
             from glm_agent.tools.schemas import wire_schema
 
@@ -99,6 +100,10 @@ class Toolset:
 
     def changed_paths(self) -> list[str]:
         return self._changed_paths()
+
+    def structured_output(self):
+        """The `result` of the accepted finish when the run has an output schema, else None."""
+        return self._output()
 
     def close(self) -> None:
         """Stop what the run's commands left running in the background (also done when the toolset is collected)."""
@@ -176,8 +181,9 @@ def _short(value) -> str:
 
 
 def build_toolset(root: Path, settings: ToolSettings | None = None, *, finish_gate: FinishGate | None = None,
-                  user_changes: list[str] | None = None) -> Toolset:
-    """The toolset for one run on `root`; `finish_gate(summary)` returning a string refuses finish with that text.
+                  user_changes: list[str] | None = None, output_schema: dict | None = None) -> Toolset:
+    """The toolset for one run on `root`; `finish_gate(summary)` returning a string refuses finish with that text;
+    `output_schema` (a checked JSON Schema) makes finish take a `result` that must validate against it.
 
     `user_changes`: the repo-relative paths already uncommitted when the run began, when the caller knows them
     (the git guard does); None makes the git tools ask git."""
@@ -198,11 +204,19 @@ def build_toolset(root: Path, settings: ToolSettings | None = None, *, finish_ga
         "git_diff": gits.git_diff,
         "git_log": gits.git_log,
         "git_commit": gits.git_commit,
-        "finish": make_finish(finish_gate),
+        "finish": (finisher := FinishTool(finish_gate, output_schema)),
     }
     bash = settings.bash_timeout_default, settings.bash_timeout_max
-    return Toolset([Tool(name, partial(_argument_model, name, *bash), run) for name, run in runs.items()],
-                   changed_paths=history.changed, close=shell.close, schemas=_shipped_schemas(*bash))
+    tools = [Tool(name, partial(_argument_model, name, *bash), run) for name, run in runs.items()]
+    schemas = _shipped_schemas(*bash)
+    if output_schema is not None:
+        from glm_agent.tools.schemas import FinishWithResult, wire_schema
+
+        tools[-1] = Tool("finish", FinishWithResult, finisher)
+        base = schemas or [wire_schema(tool.name, _argument_model(tool.name, *bash)) for tool in tools]
+        schemas = with_result_schema(base, output_schema)
+    return Toolset(tools, changed_paths=history.changed, close=shell.close, schemas=schemas,
+                   output=lambda: finisher.output)
 
 
 def _argument_model(name: str, bash_timeout_default: int, bash_timeout_max: int) -> type[ToolArgs]:

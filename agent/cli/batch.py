@@ -23,6 +23,9 @@ def register(subparsers) -> None:
     parser.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="config override passed to every task")
     parser.add_argument("--config", type=Path, default=None, help="config file passed to every task")
+    parser.add_argument("--report", nargs="?", const="", default=None, metavar="FILE",
+                        help="write the HTML report at the end (default FILE: OUT/report.html), each task's own "
+                             "report in reports/ beside it")
     parser.set_defaults(handler=main)
 
 
@@ -38,8 +41,20 @@ def main(args: argparse.Namespace) -> int:
         print(f"glm-agent batch: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(summary_table(rows))
+    if args.report is not None:
+        _write_report(out, Path(args.report) if args.report else None)
     if not completed:
         print(f"interrupted: finished results kept in {out / 'results.jsonl'}; rerun with --resume",
               file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_OK if all(row.get("success") for row in rows) else EXIT_STOPPED
+
+
+def _write_report(out: Path, target: Path | None) -> None:
+    """--report; a report that cannot be written is said on stderr and changes nothing else."""
+    from glm_agent.report import write_report
+
+    try:
+        print(f"report: {write_report(out, target)}")
+    except (OSError, ValueError) as exc:
+        print(f"glm-agent batch: could not write the report: {exc}", file=sys.stderr)

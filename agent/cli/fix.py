@@ -7,8 +7,9 @@ import os
 import sys
 from pathlib import Path
 
+from glm_agent.cli.formats import make_display, output_format, output_schema, write_report
 from glm_agent.cli.options import add_common_options, config_from_args
-from glm_agent.cli.output import human_display, report
+from glm_agent.cli.output import report
 from glm_agent.core.stops import EXIT_USAGE, LIMIT_REACHED, NOTHING_TO_FIX
 
 
@@ -41,22 +42,24 @@ def main(args: argparse.Namespace) -> int:
     if args.max_attempts < 1:
         print("glm-agent fix: --max-attempts must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    job = FixJob(args.check, args.repo, config_from_args(args), task=args.task, check_timeout=args.check_timeout,
+    config = config_from_args(args)
+    job = FixJob(args.check, args.repo, config, task=args.task, check_timeout=args.check_timeout,
                  max_attempts=args.max_attempts, protect=list(args.protect), allow_test_edits=args.allow_test_edits,
-                 branch=args.branch)  # --no-branch is in the config
-    display = None if args.json else human_display()
+                 branch=args.branch, output_schema=output_schema(args))  # --no-branch is in the config
+    display = make_display(args, hidden=config.tools.hidden_env)
     outcome = run_fix(job, display=display)
     _print(outcome, args, display)
     _write_summary(outcome, args.summary_md)
+    write_report(args, outcome.result.run_dir)
     return outcome.exit_code
 
 
 def _print(outcome, args: argparse.Namespace, display) -> None:
     from glm_agent.fix.summary import check_line
 
-    result, before = outcome.result, outcome.before
-    if args.json:
-        report(result, True)
+    result, before, fmt = outcome.result, outcome.before, output_format(args)
+    if fmt != "text":  # stdout holds only JSON: the result, or the stream ending with it
+        report(result, fmt == "json", display)
     elif result.stop_reason == NOTHING_TO_FIX:
         print(f"nothing to fix: `{args.check}` passes (exit 0 in {before.duration_s:.1f}s)")
     elif result.stop_reason == LIMIT_REACHED and not result.run_dir:  # the first check used up the time

@@ -11,8 +11,9 @@ import json
 import sys
 from pathlib import Path
 
+from glm_agent.cli.formats import add_output_options, make_display, output_format, output_schema, write_report
 from glm_agent.cli.options import add_common_options, branch_from_args, config_from_args
-from glm_agent.cli.output import error_exit_code, human_display, report
+from glm_agent.cli.output import error_exit_code, report
 from glm_agent.core import signals
 from glm_agent.core.stops import EXIT_INTERRUPTED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE
 
@@ -31,6 +32,7 @@ context_exhausted), 2 usage or config error, 3 API error (key, quota, endpoint, 
 examples:
   glm-agent run "Make the failing test in tests/test_cart.py pass" --repo .
   glm-agent run "Add a --version flag" --endpoint coding --max-cost 0.50 --json
+  glm-agent run "Fix the lint errors" --output-format stream-json --report
   glm-agent run "Fix the typo" --dialect openai --base-url http://gpu-box:8000/v1"""
 
 
@@ -73,7 +75,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="offline demo: fix a failing test in a sample project")
     demo.add_argument("--live", action="store_true", help="use the real GLM-4.6 (needs ZAI_API_KEY)")
     demo.add_argument("--keep", action="store_true", help="keep the temporary demo repository")
-    demo.add_argument("--json", action="store_true", help="print only the result as JSON")
+    add_output_options(demo, schema=False)
     demo.set_defaults(handler=_cmd_demo)
     replay = sub.add_parser("replay", help="re-run a recorded run's tool calls and report differences")
     replay.add_argument("run_dir", type=Path, help=".glm-agent/runs/<run-id>")
@@ -81,9 +83,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true", help="print the report as JSON")
     replay.set_defaults(handler=_cmd_replay)
     if command not in ("run", "demo", "replay"):
-        from glm_agent.cli import batch, doctor, fix, undo
+        from glm_agent.cli import batch, doctor, fix, report, undo
 
-        for module in (doctor, fix, batch, undo):
+        for module in (doctor, fix, batch, undo, report):
             module.register(sub)
     return parser
 
@@ -91,23 +93,28 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def _cmd_run(args: argparse.Namespace) -> int:
     from glm_agent.jobs.run import Job, run_job
 
-    config = config_from_args(args)
-    display = None if args.json else human_display()
-    job = Job(args.task, args.repo, config, branch=branch_from_args(args))
-    return report(run_job(job, display=display), args.json, display)
+    config, schema = config_from_args(args), output_schema(args)
+    display = make_display(args, hidden=config.tools.hidden_env)
+    job = Job(args.task, args.repo, config, branch=branch_from_args(args), output_schema=schema)
+    result = run_job(job, display=display)
+    code = report(result, output_format(args) == "json", display)
+    write_report(args, result.run_dir)
+    return code
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from glm_agent.cli.display import HumanDisplay
     from glm_agent.jobs.demo import TASK, demo_diff, demo_repository, run_demo
 
+    text = output_format(args) == "text"
     with demo_repository(keep=args.keep) as repo:
-        display = None if args.json else HumanDisplay(show_reasoning=True)
-        if display is not None:
+        display = make_display(args, show_reasoning=True)
+        if text:
             model = "GLM-4.6 (live)" if args.live else "offline GLM stand-in, recorded turns"
             print(f"demo repository: {repo}\ntask: {TASK}\nmodel: {model}\n")
-        code = report(run_demo(repo, live=args.live, display=display), args.json, display)
-        if not args.json:
+        result = run_demo(repo, live=args.live, display=display)
+        code = report(result, output_format(args) == "json", display)
+        write_report(args, result.run_dir, None if args.keep else Path("glm-agent-demo-report.html"))
+        if text:
             print("\nThe change:\n" + demo_diff(repo))
             print(f"\n(kept: {repo})" if args.keep else
                   "\n(the demo repository is temporary; add --keep to look around in it)")

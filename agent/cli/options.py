@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from glm_agent.cli.formats import add_output_options
+
 # flag attribute -> config key; a flag left at None does not override the config files
 FLAG_KEYS = {
     "model": "model.name", "base_url": "model.base_url", "dialect": "model.dialect", "endpoint": "model.endpoint",
@@ -37,10 +39,10 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--branch", metavar="NAME", help="work branch name (default glm-agent/<task-slug>)")
     parser.add_argument("--no-branch", action="store_true", help="work on the current branch")
     parser.add_argument("--no-commit", action="store_true", help="leave the changes uncommitted")
-    parser.add_argument("--json", action="store_true", help="print only the result as JSON on stdout")
     parser.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="set a config key, e.g. -c limits.max_steps=30 (repeatable)")
     parser.add_argument("--config", type=Path, metavar="FILE", help="extra config file (TOML), above the repo's own")
+    add_output_options(parser)
 
 
 def config_from_args(args: argparse.Namespace):

@@ -13,21 +13,22 @@ def report(result: RunResult, as_json: bool, display=None) -> int:
     also goes to stderr, so `--json` consumers and CI logs see why without parsing stdout."""
     if result.error and result.stop_reason != FINISHED:
         print(f"glm-agent: {result.stop_reason}: {result.error}", file=sys.stderr)
+    if display is not None:  # the human summary (on stderr with --json --progress), or stream-json's last line
+        display.summary(result)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
-    elif display is not None:
-        display.summary(result)
     return exit_code(result.stop_reason)
 
 
-def human_display():
-    """The live display; it reports retries itself, so the client's own retry log stays quiet."""
+def human_display(out=None, *, show_reasoning: bool = False):
+    """The live display (on stdout unless `out`); it reports retries itself, so the client's own retry log stays
+    quiet."""
     import logging
 
     from glm_agent.cli.display import HumanDisplay
 
     logging.getLogger("glm_agent.glm.client").setLevel(logging.ERROR)
-    return HumanDisplay()
+    return HumanDisplay(out, show_reasoning=show_reasoning)
 
 
 def error_exit_code(exc: Exception) -> int | None:

@@ -23,6 +23,7 @@ class RunResult:
     run_dir: Optional[str] = None
     error: Optional[str] = None
     limit: Optional[str] = None
+    structured_output: Any = None  # the finish `result` that matched the run's output schema (--output-schema)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self, *only: str) -> dict[str, Any]:

@@ -47,6 +47,7 @@ class FixJob:
     protect: list[str] = field(default_factory=list)
     allow_test_edits: bool = False
     branch: Optional[str] = None  # None: glm-agent/fix-<slug>-<random> when config.git.branch, else no branch
+    output_schema: Optional[dict] = None  # finish must carry a `result` matching it (jobs.output_schema)
 
 
 @dataclass
@@ -105,7 +106,8 @@ def _fix(job: FixJob, client: Any, display: Any) -> FixOutcome:
                    hidden=hidden)
     run = Job(job.task or f"Make the failing check pass: {job.check}", repo, config, template="fix_task.j2",
               template_vars={"check": vars(before), "protected": protected, "max_attempts": job.max_attempts},
-              finish_gate=gate, protected=protected, branch=_branch(job, config), run_id=run_id)
+              finish_gate=gate, protected=protected, branch=_branch(job, config), run_id=run_id,
+              output_schema=job.output_schema)
     result = run_job(run, display=display, model=client)
     after = _check_after(result, gate, job, end)
     result = replace(result, extra={**result.extra,

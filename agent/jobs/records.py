@@ -22,13 +22,33 @@ def new_run_id(task: str) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{slugify(task, 24)}-{secrets.token_hex(2)}"
 
 
+def secret_values(names: Iterable[str]) -> list[str]:
+    """The values of these environment variables (the key names and the configured extra ones) to keep out of
+    anything written or streamed."""
+    import os
+
+    return [os.environ.get(name, "").strip() for name in names]
+
+
+class Redactor:
+    """Replaces every secret value (6 characters or more: shorter ones would blank ordinary text) with ***."""
+
+    def __init__(self, values: Iterable[str]):
+        self._values = sorted({value for value in values if value and len(value) >= 6}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for value in self._values:
+            text = text.replace(value, "***")
+        return text
+
+
 class Recorder:
     """Appends one JSON line per event and flushes it, so a crash or Ctrl-C still leaves a readable record."""
 
     def __init__(self, run_dir: Path, *, redact: Iterable[str] = ()):
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._redact = [value for value in redact if value and len(value) >= 6]
+        self._scrub = Redactor(redact)
         self._file = open(self.run_dir / "trajectory.jsonl", "a", encoding="utf-8")
 
     def __call__(self, event: dict) -> None:
@@ -46,11 +66,6 @@ class Recorder:
 
     def close(self) -> None:
         self._file.close()
-
-    def _scrub(self, text: str) -> str:
-        for value in self._redact:
-            text = text.replace(value, "***")
-        return text
 
 
 def read_events(run_dir: Path) -> Iterator[dict]:

@@ -1,7 +1,6 @@
 """One job end to end: the start snapshot, run records, toolset, client and loop, wired together and always closed."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -15,8 +14,7 @@ from glm_agent.jobs.background import InBackground
 from glm_agent.jobs.branches import AUTO_BRANCH, work_branch
 from glm_agent.jobs.context import agents_md, task_facts
 from glm_agent.jobs.model import build_client
-from glm_agent.jobs.records import RUNS_DIR, Recorder, new_run_id
-from glm_agent.tools.secretenv import SECRET_ENV
+from glm_agent.jobs.records import RUNS_DIR, Recorder, new_run_id, secret_values
 
 
 @dataclass
@@ -32,6 +30,7 @@ class Job:
     protected: list[str] = field(default_factory=list)
     branch: Optional[str] = AUTO_BRANCH
     run_id: Optional[str] = None
+    output_schema: Optional[dict] = None  # a checked JSON Schema (jobs.output_schema): finish must carry a `result`
 
 
 def run_job(job: Job, *, display: Any = None, model: Any = None) -> RunResult:
@@ -81,9 +80,9 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
                 _load_first_request_code()
             finally:
                 guard = beginning.result()
-            secrets = [os.environ.get(k, "").strip() for k in SECRET_ENV]
+            secrets = secret_values(job.config.tools.hidden_env)  # the key names and the configured extra ones
             recorder = events.recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
-            recorder({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
+            events({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
                       "head": guard.note.get("orig_head"), "branch": guard.branch,
                       "config": job.config.to_dict()})
         # a signal held above, or one arriving while the handlers are put back, lands here: inside the try
@@ -119,7 +118,8 @@ def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | N
 
     config = job.config
     settings = replace(config.tools, protected=[*config.tools.protected, *job.protected])
-    toolset = build_toolset(root, settings, finish_gate=job.finish_gate, user_changes=user_changes)
+    toolset = build_toolset(root, settings, finish_gate=job.finish_gate, user_changes=user_changes,
+                            output_schema=job.output_schema)
     facts = task_facts(root, workdir, branch, bool(user_changes))
     prompt = render(job.template, task=job.task, facts=facts,
                     agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes), **job.template_vars)
@@ -127,7 +127,8 @@ def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | N
     agent = Agent(client, toolset, config, on_event=events, on_delta=display.delta if display is not None else None)
     try:
         with signals.hard_deadline(config.limits.timeout):
-            return agent.run(job.task, prompt=prompt)
+            result = agent.run(job.task, prompt=prompt)
+        return replace(result, structured_output=toolset.structured_output()) if job.output_schema else result
     finally:
         toolset.close()  # background processes the run's commands left behind, now (not when collected)
 
