@@ -1,0 +1,220 @@
+"""Compaction in the loop, with real tools on a temp git repo and in-process models: the shortening stage (head and
+tail kept, counted), the summary stage (the rebuilt conversation keeps the task verbatim and a valid wire shape),
+the 1261 retry, and the stop after too many compactions in a row."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from glm_agent.config.settings import Config
+from glm_agent.config.sections import SectionError
+from glm_agent.core.compaction import SUMMARY_MARKER, is_summary_request
+from glm_agent.core.loop import Agent
+from glm_agent.core.turn import Usage
+from glm_agent.glm.errors import ContextTooLongError
+from glm_agent.testing.models import FunctionModel, make_turn
+from glm_agent.tools import build_toolset
+from helpers import git_init
+
+TASK = "Keep running the checks until they are all done, then finish. (AGENTS.md: run pytest -q)"
+SUMMARY = "Goal: run the checks.\nDone: many checks.\nLearned: they pass.\nLeft: finish.\nFiles touched: notes.txt."
+
+
+def output(step: int, size: int = 2000) -> str:
+    """A command printing `size` characters: a head line, filler, and a tail line a test failure would be."""
+    filler = "x" * (size - 60)
+    return f"printf 'HEAD {step:04d}\\n{filler}\\nTAIL {step:04d} FAILED test_{step}\\n'"
+
+
+class LongRun:
+    """A model that runs `steps` bash commands (one failing at `fail_at`), writes one file, then finishes;
+    it answers summary requests with `summary`. Records every request it gets."""
+
+    def __init__(self, steps: int, *, summary: str = SUMMARY, fail_at: int = 2, reasoning: str = "",
+                 prompt_tokens=None):
+        self.steps, self.summary, self.fail_at, self.reasoning = steps, summary, fail_at, reasoning
+        self.prompt_tokens = prompt_tokens  # messages -> reported prompt tokens (default: chars/4)
+        self.done = 0
+        self.model = FunctionModel(self.answer)
+
+    def answer(self, messages, tools):
+        usage_tokens = self.prompt_tokens(messages) if self.prompt_tokens else len(json.dumps(messages)) // 4
+        usage = Usage(usage_tokens, 10, 0, usage_tokens + 10)
+        if is_summary_request(messages):
+            return make_turn(self.summary, usage=usage)
+        self.done += 1
+        if self.done == 1:
+            call = ("write_file", {"path": "notes.txt", "content": "started\n"})
+        elif self.done > self.steps:
+            call = ("finish", {"summary": "all checks run"})
+        elif self.done == self.fail_at:
+            call = ("bash", {"command": output(self.done) + "; echo 'E   assert 1 == 2'; exit 1"})
+        else:
+            call = ("bash", {"command": output(self.done)})
+        return make_turn(reasoning=self.reasoning or None, calls=[call], usage=usage)
+
+
+def run(repo, long_run, **context):
+    events = []
+    agent = Agent(long_run.model, build_toolset(repo), Config(context=context), on_event=events.append)
+    result = agent.run(TASK)
+    return result, long_run.model.requests, events
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return git_init(tmp_path / "repo")
+
+
+def compactions(events, stage):
+    return [e for e in events if e["type"] == "compaction" and e["stage"] == stage]
+
+
+def assert_wire_shape(messages):
+    """Every tool result right after the assistant call that asked for it; a user message only after a turn
+    without calls or after another user message; the system prompt first."""
+    assert messages[0]["role"] == "system" and messages[1]["role"] == "user"
+    pending = set()
+    for previous, message in zip(messages, messages[1:]):
+        if message["role"] == "tool":
+            assert message["tool_call_id"] in pending
+            pending.discard(message["tool_call_id"])
+        else:
+            assert not pending, f"a {message['role']} message before every call was answered"
+        if message["role"] == "assistant":
+            pending = {c["id"] for c in message.get("tool_calls") or []}
+        if message["role"] == "user":
+            assert previous["role"] in ("system", "user") or not previous.get("tool_calls")
+
+
+def test_old_results_keep_head_and_tail_and_old_reasoning_is_dropped_counted(repo):
+    long_run = LongRun(12, reasoning="thinking " * 50)
+    result, requests, events = run(repo, long_run, window=12_000, shorten_at=0.5, summarize_at=0.95,
+                                   exhausted_at=0.99, keep_recent_steps=2, keep_chars=300)
+    assert result.stop_reason == "finished", result.error
+    shortened = compactions(events, "shorten")
+    assert shortened and not compactions(events, "summary")
+    first = shortened[0]
+    assert first["results_shortened"] > 0 and first["reasoning_dropped"] > 0 and first["chars_cut"] > 0
+    assert first["prompt_tokens_after"] < first["prompt_tokens_before"]
+    last = requests[-1]["messages"]
+    old = [m["content"] for m in last[:-6] if m["role"] == "tool" and "HEAD" in m["content"]]
+    assert old and all("chars cut by glm-agent" in text for text in old)
+    # the head and the tail survive: a test failure and the exit code at the end of the output are still there
+    assert all(text.startswith("HEAD") and "FAILED test_" in text.splitlines()[-3:][0] + text.splitlines()[-2]
+               for text in old)
+    assert all(text.endswith(("[exit code 0]", "[exit code 1]")) for text in old)
+    assert all("reasoning_content" not in m for m in last[:-6] if m["role"] == "assistant")
+    recent = [m for m in last[-4:] if m["role"] == "tool"]
+    assert recent and all("chars cut" not in m["content"] for m in recent)
+    assert result.extra["context"]["shortenings"] == len(shortened)
+
+
+def test_a_summary_rebuilds_the_conversation_around_the_task_verbatim(repo):
+    long_run = LongRun(40)
+    result, requests, events = run(repo, long_run, window=12_000, keep_recent_tokens=2_000, keep_chars=600)
+    assert result.stop_reason == "finished", result.error
+    summaries = compactions(events, "summary")
+    assert summaries and summaries[0]["summary"] == SUMMARY and summaries[0]["reason"] == "threshold"
+    asks = [i for i, r in enumerate(requests) if is_summary_request(r["messages"])]
+    assert len(asks) == len(summaries)
+    ask = requests[asks[0]]
+    assert ask["tools"] == requests[0]["tools"]  # the same tool list: the prefix cache serves it
+    assert ask["messages"][-1]["content"].startswith(SUMMARY_MARKER)
+    after = requests[asks[0] + 1]["messages"]
+    assert after[:2] == requests[0]["messages"][:2] and after[1]["content"] == TASK
+    context = after[2]["content"]
+    assert after[2]["role"] == "user" and SUMMARY in context and "notes.txt" in context
+    assert "The last failing command (step 2)" in context and "E   assert 1 == 2" in context
+    assert "[exit code 1]" in context
+    assert_wire_shape(after)
+    kept = summaries[0]["kept_steps"]
+    assert kept >= 1 and sum(m["role"] == "assistant" for m in after) == kept
+    for request in requests[asks[0] + 1:]:  # every request after it: the task verbatim
+        if not is_summary_request(request["messages"]):
+            assert request["messages"][1]["content"] == TASK
+            assert_wire_shape(request["messages"])
+    nxt = requests[asks[0] + 2]["messages"]  # append-only again from there: the prefix is byte-stable
+    assert [json.dumps(m) for m in nxt[: len(after)]] == [json.dumps(m) for m in after]
+    assert result.extra["context"]["summaries"] == len(summaries)
+
+
+def test_the_plan_is_shown_after_a_compaction_when_the_toolset_has_one(repo):
+    tools = build_toolset(repo)
+    tools.plan = lambda: [{"step": "run the checks", "status": "in_progress"}, {"step": "finish", "status": "pending"}]
+    long_run = LongRun(30)
+    agent = Agent(long_run.model, tools, Config(context={"window": 12_000, "keep_recent_tokens": 2_000}))
+    assert agent.run(TASK).stop_reason == "finished"
+    asks = [i for i, r in enumerate(long_run.model.requests) if is_summary_request(r["messages"])]
+    context = long_run.model.requests[asks[0] + 1]["messages"][2]["content"]
+    assert "Current plan:\n- [in_progress] run the checks\n- [pending] finish" in context
+
+
+def test_without_a_plan_or_a_failure_those_parts_are_left_out(repo):
+    long_run = LongRun(30, fail_at=0)
+    result, requests, events = run(repo, long_run, window=12_000, keep_recent_tokens=2_000)
+    assert result.stop_reason == "finished"
+    assert compactions(events, "summary")
+    context = next(r["messages"][2]["content"] for r in requests if len(r["messages"]) > 2
+                   and r["messages"][2]["role"] == "user")
+    assert "Current plan" not in context and "failing command" not in context
+
+
+def test_a_context_window_refusal_compacts_and_retries_once(repo):
+    long_run = LongRun(6)
+    refusals = []
+
+    def answer(messages, tools):
+        if len(messages) > 8 and not refusals and not is_summary_request(messages):
+            refusals.append(len(messages))
+            raise ContextTooLongError("Prompt exceeds max length", code="1261", status=400)
+        return long_run.answer(messages, tools)
+
+    long_run.model = FunctionModel(answer)
+    result, requests, events = run(repo, long_run)
+    assert result.stop_reason == "finished", result.error
+    summary = compactions(events, "summary")
+    assert [e["reason"] for e in summary] == ["context_too_long"]
+    sent = [e for e in events if e["type"] == "request"]
+    steps = [e["step"] for e in sent]
+    again = [i for i in range(1, len(steps)) if steps[i] == steps[i - 1]]
+    assert len(again) == 1  # the refused step, sent once more: the whole rebuilt conversation, tools included
+    retry = sent[again[0]]
+    assert "tools" in retry and retry["messages"][1]["content"] == TASK and retry["messages"][2]["role"] == "user"
+
+
+def test_a_second_refusal_after_compacting_stops_as_context_exhausted(repo):
+    long_run = LongRun(6)
+
+    def answer(messages, tools):
+        if len(messages) > 8 and not is_summary_request(messages):
+            raise ContextTooLongError("Prompt exceeds max length", code="1261", status=400)
+        return long_run.answer(messages, tools)
+
+    long_run.model = FunctionModel(answer)
+    result, _, events = run(repo, long_run)
+    assert result.stop_reason == "context_exhausted"
+    assert "again after compacting" in result.error and "1261" in result.error
+    assert len(compactions(events, "summary")) == 1
+
+
+def test_a_refusal_with_nothing_to_compact_stops_with_the_reason(repo):
+    def answer(messages, tools):
+        raise ContextTooLongError("Prompt exceeds max length", code="1261", status=400)
+
+    result = Agent(FunctionModel(answer), build_toolset(repo)).run(TASK)
+    assert result.stop_reason == "context_exhausted"
+    assert "1261" in result.error and "task message alone" in result.error
+
+
+def test_compactions_in_a_row_without_progress_stop_the_run_with_the_reason(repo):
+    long_run = LongRun(30, summary="S" * 60_000)  # a model whose summaries never fit
+    result, _, events = run(repo, long_run, window=12_000, max_compactions=3)
+    assert result.stop_reason == "context_exhausted"
+    assert "3 compaction(s) in a row" in result.error and "12000-token window" in result.error
+    assert [e["in_a_row"] for e in compactions(events, "summary")] == [1, 2, 3]
+
+
+def test_thresholds_must_be_in_order():
+    with pytest.raises(SectionError, match="shorten_at"):
+        Config(context={"shorten_at": 0.9, "summarize_at": 0.8})
