@@ -98,6 +98,18 @@ def analyse(result, events, answered, usages, refused, wall, steps, window) -> d
         after_rest += [shares[i] for i in step_indices[1:]]
         verbatim &= all(answered[i]["messages"][1]["content"] == task_message for i in step_indices)
     compaction = [e for e in events if e["type"] == "compaction"]
+    step_shares = [share for share, kind in zip(shares, kinds) if kind == "step"]
+    marks, pending = [], False  # per step request: did a compaction (either stage) come right before it?
+    for event in events:
+        if event["type"] == "compaction":
+            pending = True
+        elif event["type"] == "request":
+            marks, pending = marks + [pending], False
+    since, any_stage = None, []
+    for mark, share in zip(marks, step_shares) if len(marks) == len(step_shares) else ():
+        since = 0 if mark else None if since is None else since + 1
+        if since is not None and since >= 1:
+            any_stage.append(share)
     return {
         "steps": steps, "window": window, "stop_reason": result.stop_reason, "steps_run": result.steps,
         "wall_s": round(wall, 1), "requests_answered": len(answered), "refused_1261": refused,
@@ -110,6 +122,8 @@ def analyse(result, events, answered, usages, refused, wall, steps, window) -> d
         "cached_share_first_request_after_compaction": _mean(after_first),
         "cached_share_from_second_request_after_compaction": _mean(after_rest),
         "cached_share_from_second_request_after_compaction_min": round(min(after_rest), 4) if after_rest else None,
+        "cached_share_from_second_request_after_either_stage_min": round(min(any_stage), 4) if any_stage else None,
+        "summary_request_cached_share": _mean([shares[i] for i in summaries]),
         "task_verbatim_in_every_request_after_compaction": verbatim and bool(summaries),
     }
 

@@ -81,6 +81,9 @@ class ContextSettings(Section):
     shorten_at: float = field(default=0.7, metadata={
         "gt": 0, "le": 1, "doc": "share of the window (the last prompt + unsent messages, estimated) at which old "
                                  "reasoning is dropped and old tool results are shortened to their head and tail"})
+    shorten_min_share: float = field(default=0.02, metadata={
+        "ge": 0, "le": 1, "doc": "share of the window a shortening pass must free, or it rewrites nothing (a "
+                                 "rewrite costs the prefix cache from the first rewritten message on)"})
     summarize_at: float = field(default=0.8, metadata={
         "gt": 0, "le": 1, "doc": "share of the window that shortening must bring the prompt under; when it cannot, "
                                  "GLM summarizes the work and the conversation is rebuilt from the summary"})

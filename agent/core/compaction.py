@@ -85,7 +85,8 @@ class Compactor:
         estimate = self._estimate(messages, sent, known_tokens)
         if overflow is None and estimate < window * ctx.shorten_at:
             return messages, sent, known_tokens
-        cut = shorten_old(messages, keep_steps=ctx.keep_recent_steps, keep_chars=ctx.keep_chars, done=self._done)
+        cut = shorten_old(messages, keep_steps=ctx.keep_recent_steps, keep_chars=ctx.keep_chars, done=self._done,
+                          min_chars=0 if overflow else int(window * ctx.shorten_min_share * 4))
         if cut:
             known_tokens = max(0, known_tokens - cut.chars_cut // 4) if known_tokens else 0
             after = self._estimate(messages, sent, known_tokens)

@@ -41,10 +41,14 @@ def recent_start(messages: list[dict], steps: int) -> int:
     return assistants[-steps] if len(assistants) >= steps else 0
 
 
-def shorten_old(messages: list[dict], *, keep_steps: int, keep_chars: int, done: set[int]) -> Shortened:
+def shorten_old(messages: list[dict], *, keep_steps: int, keep_chars: int, done: set[int],
+                min_chars: int = 0) -> Shortened:
     """Shorten, in place and once each (`done` remembers them), every message before the last `keep_steps`
-    steps: tool results longer than `keep_chars` to their head and tail, and assistant reasoning dropped."""
-    out = Shortened()
+    steps: tool results longer than `keep_chars` to their head and tail, and assistant reasoning dropped.
+
+    A rewrite breaks the prefix cache from the first rewritten message on, so nothing is rewritten unless it
+    frees at least `min_chars` characters in all."""
+    out, changes = Shortened(), []
     for index in range(recent_start(messages, keep_steps)):
         message = messages[index]
         if index in done:
@@ -52,12 +56,17 @@ def shorten_old(messages: list[dict], *, keep_steps: int, keep_chars: int, done:
         if message["role"] == "tool" and len(message["content"]) > keep_chars:
             short = head_and_tail(message["content"], keep_chars)
             if len(short) < len(message["content"]):  # barely over: the marker would make it longer
-                out.chars_cut += len(message["content"]) - len(short)
-                message["content"] = out.messages[index] = short
+                changes.append((index, short, len(message["content"]) - len(short)))
         elif message["role"] == "assistant" and message.get("reasoning_content"):
-            out.chars_cut += len(message.pop("reasoning_content"))
+            changes.append((index, None, len(message["reasoning_content"])))
+    if sum(gain for _, _, gain in changes) < max(min_chars, 1):
+        return out
+    for index, short, gain in changes:
+        if short is None:
+            del messages[index]["reasoning_content"]
             out.reasoning_dropped.append(index)
         else:
-            continue
+            messages[index]["content"] = out.messages[index] = short
+        out.chars_cut += gain
         done.add(index)
     return out
