@@ -218,3 +218,19 @@ def test_compactions_in_a_row_without_progress_stop_the_run_with_the_reason(repo
 def test_thresholds_must_be_in_order():
     with pytest.raises(SectionError, match="shorten_at"):
         Config(context={"shorten_at": 0.9, "summarize_at": 0.8})
+
+
+def test_the_documented_compaction_example_loads(tmp_path):
+    from pathlib import Path
+
+    from glm_agent.config.loading import load_config
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    section = doc[doc.index("## Compaction: long runs inside the window"):]
+    example = section[section.index("```toml\n") + 8: section.index("```", section.index("```toml\n") + 8)]
+    (tmp_path / "compaction.toml").write_text(example)
+    config = load_config(config_file=tmp_path / "compaction.toml",
+                         overrides=["context.keep_recent_steps=5"]).context
+    assert (config.window, config.shorten_at, config.summarize_at, config.keep_recent_tokens) == (
+        128_000, 0.6, 0.7, 30_000)
+    assert config.keep_recent_steps == 5

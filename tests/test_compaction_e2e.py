@@ -95,16 +95,22 @@ def test_a_long_run_compacts_keeps_the_task_verbatim_and_the_cache_recovers(long
     assert "FAILED checks/test_5.py" in rebuilt[2]["content"]
 
 
-def test_the_record_rebuilds_each_request_after_a_compaction(long_repo):
-    result, answered, _, _, events = long_run(long_repo, 60)
-    requests = [e for e in events if e["type"] == "request"]
-    fresh = [e for e in requests if "tools" in e]
-    assert len(fresh) >= 2  # the first request, and the one after each summary: recorded whole, tools included
-    steps_answered = [b for b in answered if not is_summary_request(b["messages"])]
-    last_fresh = max(i for i, e in enumerate(requests) if "tools" in e)
-    messages = [m for e in requests[last_fresh:last_fresh + 2] for m in e["messages"]]
-    sent = steps_answered[last_fresh + 1]["messages"]
-    assert len(messages) == len(sent) and messages[1] == sent[1]
+def test_the_record_rebuilds_every_request_sent_compactions_included(long_repo):
+    _, answered, _, _, events = long_run(long_repo, 60)
+    sent = [body["messages"] for body in answered if not is_summary_request(body["messages"])]
+    rebuilt, conversation = [], []
+    for event in events:  # as docs/cli.md says: `tools` starts anew, a shorten event rewrites by index
+        if event["type"] == "request":
+            conversation = list(event["messages"]) if "tools" in event else conversation + event["messages"]
+            rebuilt.append(json.loads(json.dumps(conversation)))
+        elif event["type"] == "compaction" and event["stage"] == "shorten":
+            for index, text in event["messages"].items():
+                conversation[int(index)] = {**conversation[int(index)], "content": text}
+            for index in event["reasoning_dropped_at"]:
+                conversation[index] = {k: v for k, v in conversation[index].items() if k != "reasoning_content"}
+    assert sum("tools" in e for e in events if e["type"] == "request") >= 2  # the first, and after a summary
+    assert any(e["type"] == "compaction" and e["stage"] == "shorten" for e in events)
+    assert rebuilt == sent
 
 
 def test_a_1261_from_the_server_compacts_and_the_retry_goes_through(long_repo):
