@@ -99,11 +99,11 @@ def analyse(result, events, answered, usages, refused, wall, steps, window) -> d
         verbatim &= all(answered[i]["messages"][1]["content"] == task_message for i in step_indices)
     compaction = [e for e in events if e["type"] == "compaction"]
     step_shares = [share for share, kind in zip(shares, kinds) if kind == "step"]
-    marks, pending = [], False  # per step request: did a compaction (either stage) come right before it?
-    for event in events:
+    marks, pending = [], False  # per answered step request: did a compaction (either stage) come right before it?
+    for event in events:  # (a request GLM refused has no response; the compaction it caused counts for the retry)
         if event["type"] == "compaction":
             pending = True
-        elif event["type"] == "request":
+        elif event["type"] == "response":
             marks, pending = marks + [pending], False
     since, any_stage = None, []
     for mark, share in zip(marks, step_shares) if len(marks) == len(step_shares) else ():

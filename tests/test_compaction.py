@@ -41,6 +41,8 @@ class LongRun:
         usage_tokens = self.prompt_tokens(messages) if self.prompt_tokens else len(json.dumps(messages)) // 4
         usage = Usage(usage_tokens, 10, 0, usage_tokens + 10)
         if is_summary_request(messages):
+            if self.summary is None:  # a model that acts instead of summarizing
+                return make_turn(calls=[("bash", {"command": "touch ACTED"})], usage=usage)
             return make_turn(self.summary, usage=usage)
         self.done += 1
         if self.done == 1:
@@ -160,6 +162,17 @@ def test_without_a_plan_or_a_failure_those_parts_are_left_out(repo):
     assert "Current plan" not in context and "failing command" not in context
 
 
+def test_a_summary_answer_that_calls_tools_runs_none_and_the_contract_is_kept(repo):
+    long_run = LongRun(30, summary=None)
+    result, requests, events = run(repo, long_run, window=12_000, keep_recent_tokens=2_000)
+    assert result.stop_reason == "finished" and not (repo / "ACTED").exists()
+    summary = compactions(events, "summary")[0]
+    assert summary["summary"] is None and summary["no_summary"] == "the model answered without text"
+    asks = [i for i, r in enumerate(requests) if is_summary_request(r["messages"])]
+    rebuilt = requests[asks[0] + 1]["messages"]
+    assert rebuilt[1]["content"] == TASK and "(no summary could be written" in rebuilt[2]["content"]
+
+
 def test_a_context_window_refusal_compacts_and_retries_once(repo):
     long_run = LongRun(6)
     refusals = []
@@ -234,3 +247,19 @@ def test_the_documented_compaction_example_loads(tmp_path):
     assert (config.window, config.shorten_at, config.summarize_at, config.keep_recent_tokens) == (
         128_000, 0.6, 0.7, 30_000)
     assert config.keep_recent_steps == 5
+
+
+def test_the_human_display_says_what_a_compaction_did():
+    import io
+
+    from glm_agent.cli.display import HumanDisplay
+
+    out = io.StringIO()
+    display = HumanDisplay(out)
+    display.event({"type": "compaction", "stage": "shorten", "prompt_tokens_before": 141_000,
+                   "prompt_tokens_after": 120_500, "results_shortened": 40, "reasoning_dropped": 12})
+    display.event({"type": "compaction", "stage": "summary", "prompt_tokens_before": 160_200,
+                   "prompt_tokens_after": 22_400, "kept_steps": 9})
+    lines = out.getvalue().splitlines()
+    assert "~141,000 -> ~120,500 tokens" in lines[0] and "40 old tool results shortened" in lines[0]
+    assert "summary" in lines[1] and "last 9 steps kept" in lines[1]

@@ -8,7 +8,9 @@ task message (the same objects, so byte-identical), one message with the summary
 with their diff stat and the last failing command's output (prompts/compacted.j2), then the most recent whole
 steps verbatim. From there the history is append-only again, so the prefix cache recovers.
 
-The summary request sends the same tool list as every step: GLM's cache is an implicit prefix cache whose
+The summary request is the conversation plus one user message asking for the summary: the model is asked to
+stop there, so the user message does not cut into a tool loop (glm-api.md section 7), and its answer is never
+part of the conversation. It sends the same tool list as every step: GLM's cache is an implicit prefix cache whose
 prefix starts with the system prompt and the tools (glm-api.md section 6), so the summary request, being the
 conversation plus one message, is served from the cache; a request without tools would share nothing with it.
 """
