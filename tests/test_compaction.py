@@ -263,3 +263,23 @@ def test_the_human_display_says_what_a_compaction_did():
     lines = out.getvalue().splitlines()
     assert "~141,000 -> ~120,500 tokens" in lines[0] and "40 old tool results shortened" in lines[0]
     assert "summary" in lines[1] and "last 9 steps kept" in lines[1]
+
+
+def test_a_large_new_result_counts_toward_the_window_before_it_is_sent(repo):
+    from glm_agent.testing.models import ScriptedModel
+
+    usage = Usage(3000, 10, 0, 3010)  # what GLM reported for the prompt that held the old 8,000-character result
+    print_chars = "head -c {} /dev/zero | tr '\\0' y".format
+    model = ScriptedModel([make_turn(calls=[("bash", {"command": print_chars(8000)})], usage=usage),
+                           make_turn(calls=[("bash", {"command": print_chars(20_000)})], usage=usage),
+                           make_turn(calls=[("finish", {"summary": "done"})], usage=usage)])
+    events = []
+    config = Config(context={"window": 10_000, "keep_recent_steps": 1, "keep_chars": 100})
+    result = Agent(model, build_toolset(repo), config, on_event=events.append).run(TASK)
+    assert result.stop_reason == "finished"
+    # 3000 real tokens + ~5000 estimated for the unsent 20,000 characters: past 70%, so the old result is cut
+    shortened = compactions(events, "shorten")
+    assert len(shortened) == 1 and list(shortened[0]["messages"]) == [3]
+    assert "chars cut by glm-agent" in model.requests[2]["messages"][3]["content"]
+    assert model.requests[2]["messages"][5]["content"].startswith("y" * 20_000)  # the new one is whole
+    assert not compactions(events, "summary")
