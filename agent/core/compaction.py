@@ -181,8 +181,9 @@ class Compactor:
         floor = self._estimate(messages[:2], 0, 0)
         why = f"GLM refused the prompt as too long ({overflow})" if overflow else (
             f"the prompt is still ~{estimate} tokens of the {self.ctx.window}-token window")
-        return (f"{why} after {self._in_a_row} compaction(s) in a row without a model answer in between; the "
-                f"system prompt, tools and task message alone are ~{floor} tokens")
+        done = (f"after {self._in_a_row} compaction(s) in a row without a model answer in between"
+                if self._in_a_row else "and no step is there to compact yet")
+        return f"{why} {done}; the system prompt, tools and task message alone are ~{floor} tokens"
 
 
 def _command(arguments: str | None) -> str:
