@@ -283,3 +283,20 @@ def test_a_large_new_result_counts_toward_the_window_before_it_is_sent(repo):
     assert "chars cut by glm-agent" in model.requests[2]["messages"][3]["content"]
     assert model.requests[2]["messages"][5]["content"].startswith("y" * 20_000)  # the new one is whole
     assert not compactions(events, "summary")
+
+
+def test_a_cut_result_keeps_its_head_and_tail_says_how_much_went_and_is_never_cut_twice():
+    from glm_agent.core.shortening import CUT_MARK, head_and_tail, shorten_old
+
+    text = "HEAD line\n" + "x" * 5000 + "\nFAILED test_it - assert 1 == 2\n[exit code 1]"
+    short = head_and_tail(text, 200)
+    assert short.startswith("HEAD line") and short.endswith("FAILED test_it - assert 1 == 2\n[exit code 1]")
+    assert f"[... {len(text) - 200} chars cut by glm-agent to save context, of {len(text)}" in short
+    assert CUT_MARK in short and head_and_tail("short", 200) == "short"
+    call = {"role": "assistant", "content": "", "tool_calls": [{"id": "c1", "type": "function",
+                                                                "function": {"name": "bash", "arguments": "{}"}}]}
+    messages = [{"role": "system", "content": "s"}, {"role": "user", "content": "t"}, call,
+                {"role": "tool", "tool_call_id": "c1", "content": short}, {"role": "assistant", "content": "x"}]
+    # a conversation carried over (a resumed run: nothing remembered) is not cut again
+    assert not shorten_old(messages, keep_steps=1, keep_chars=100, done=set())
+    assert messages[3]["content"] == short

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from glm_agent.prompts import render
 
+CUT_MARK = "chars cut by glm-agent to save context"  # in prompts/shortened.j2: a result already cut is not cut again
+
 
 @dataclass
 class Shortened:
@@ -53,7 +55,7 @@ def shorten_old(messages: list[dict], *, keep_steps: int, keep_chars: int, done:
         message = messages[index]
         if index in done:
             continue
-        if message["role"] == "tool" and len(message["content"]) > keep_chars:
+        if message["role"] == "tool" and len(message["content"]) > keep_chars and CUT_MARK not in message["content"]:
             short = head_and_tail(message["content"], keep_chars)
             if len(short) < len(message["content"]):  # barely over: the marker would make it longer
                 changes.append((index, short, len(message["content"]) - len(short)))
