@@ -220,12 +220,33 @@ def test_a_refusal_with_nothing_to_compact_stops_with_the_reason(repo):
     assert "1261" in result.error and "task message alone" in result.error
 
 
-def test_compactions_in_a_row_without_progress_stop_the_run_with_the_reason(repo):
-    long_run = LongRun(30, summary="S" * 60_000)  # a model whose summaries never fit
-    result, _, events = run(repo, long_run, window=12_000, max_compactions=3)
+@pytest.mark.parametrize("max_compactions,stop", [(1, "context_exhausted"), (3, "finished")])
+def test_compactions_in_a_row_without_a_model_answer_are_capped(repo, max_compactions, stop):
+    long_run = LongRun(30)
+    refused = []
+
+    def answer(messages, tools):  # GLM refuses the first prompt after a summary: its window is smaller
+        after_summary = len(messages) > 2 and "compacted the conversation" in str(messages[2]["content"])
+        if after_summary and not refused and not is_summary_request(messages):
+            refused.append(True)
+            raise ContextTooLongError("Prompt exceeds max length", code="1261", status=400)
+        return long_run.answer(messages, tools)
+
+    long_run.model = FunctionModel(answer)
+    result, _, events = run(repo, long_run, window=12_000, keep_recent_tokens=2_000, max_compactions=max_compactions)
+    assert result.stop_reason == stop, result.error
+    summaries = compactions(events, "summary")
+    assert [e["in_a_row"] for e in summaries[:2]] == [1, 2][:max_compactions]
+    if stop == "context_exhausted":
+        assert "1261" in result.error and "after 1 compaction(s) in a row" in result.error
+
+
+def test_a_summary_too_long_to_help_stops_the_run_with_the_reason(repo):
+    long_run = LongRun(30, summary="S" * 60_000)  # a model whose summary alone overflows the window
+    result, _, events = run(repo, long_run, window=12_000)
     assert result.stop_reason == "context_exhausted"
-    assert "3 compaction(s) in a row" in result.error and "12000-token window" in result.error
-    assert [e["in_a_row"] for e in compactions(events, "summary")] == [1, 2, 3]
+    assert "12000-token window" in result.error and "task message alone are" in result.error
+    assert len(compactions(events, "summary")) == 1
 
 
 def test_thresholds_must_be_in_order():
@@ -300,3 +321,18 @@ def test_a_cut_result_keeps_its_head_and_tail_says_how_much_went_and_is_never_cu
     # a conversation carried over (a resumed run: nothing remembered) is not cut again
     assert not shorten_old(messages, keep_steps=1, keep_chars=100, done=set())
     assert messages[3]["content"] == short
+
+
+def test_a_task_too_big_for_summaries_to_help_gets_one_only_near_the_end_of_the_window(repo):
+    long_run = LongRun(12, summary="Goal: g")
+    huge = TASK + "\n" + "r" * 26_000  # with the system prompt and tools: ~85% of the 12,000-token window
+    events = []
+    agent = Agent(long_run.model, build_toolset(repo), Config(context={"window": 12_000}), on_event=events.append)
+    result = agent.run(huge)
+    assert result.stop_reason == "finished", result.error
+    summaries = compactions(events, "summary")
+    assert 1 <= len(summaries) <= 4  # not one every step: only when the prompt reached context.exhausted_at
+    # the first one at summarize_at; once a summary showed it cannot get under it, only at exhausted_at
+    assert summaries[0]["prompt_tokens_before"] >= 12_000 * 0.8
+    assert all(e["prompt_tokens_before"] >= 12_000 * 0.95 for e in summaries[1:])
+    assert all(r["messages"][1]["content"] == huge for r in long_run.model.requests)

@@ -97,8 +97,8 @@ class ContextSettings(Section):
     keep_recent_steps: int = field(default=3, metadata={
         "ge": 0, "doc": "the tool results and reasoning of the last N steps are never shortened"})
     keep_recent_tokens: int = field(default=20_000, metadata={
-        "ge": 0, "doc": "after a summary, the most recent whole steps that fit in this many tokens (estimated) are "
-                        "kept verbatim"})
+        "ge": 0, "doc": "after a summary, the most recent whole steps that fit in this many tokens (estimated; at "
+                        "most half the room left under `context.shorten_at`) are kept verbatim"})
     keep_chars: int = field(default=1500, metadata={
         "ge": 0, "doc": "characters kept of a shortened tool result: its head and its tail, half each"})
     failure_chars: int = field(default=4000, metadata={

@@ -53,7 +53,7 @@ class Compactor:
         self._tools = toolset.schemas()
         self._tools_chars = len(json.dumps(self._tools, ensure_ascii=False))
         self._done: set[int] = set()  # indices already shortened (or whose reasoning was dropped)
-        self._in_a_row, self._step = 0, 0
+        self._in_a_row, self._step, self._floor = 0, 0, 0
         self._calls: dict[str, dict] = {}
         self._failure: dict | None = None
         self.shortenings, self.summaries, self.peak_prompt_tokens = 0, 0, 0
@@ -99,7 +99,10 @@ class Compactor:
                        chars_cut=cut.chars_cut, messages=cut.messages, reasoning_dropped_at=cut.reasoning_dropped)
             estimate = after
         reason = OVERFLOW if overflow else THRESHOLD
+        floor = max(self._floor, self._estimate(messages[:2], 0, 0))  # no summary can get the prompt below it
         while overflow is not None or estimate >= window * ctx.summarize_at:
+            if overflow is None and floor >= window * ctx.summarize_at and estimate < window * ctx.exhausted_at:
+                break  # a summary cannot get under summarize_at: keep them for when the prompt nears the end
             if not any(m["role"] == "assistant" for m in messages[2:]) or self._in_a_row >= ctx.max_compactions:
                 if overflow is None and estimate < window * ctx.exhausted_at:
                     break  # nothing more to gain, but it may still fit: GLM will say (and one overflow is handled)
@@ -139,10 +142,15 @@ class Compactor:
         return rebuilt
 
     def _rebuild(self, messages: list[dict], summary: str, no_summary: str) -> tuple[list[dict], int]:
-        """system + task (verbatim) + the compaction message + the most recent whole steps that fit the budget
-        (halved for each compaction in a row); starting a kept part at an assistant message keeps every tool
-        result right after its call, so the wire shape stays valid."""
-        budget = self.ctx.keep_recent_tokens >> (self._in_a_row - 1)
+        """system + task (verbatim) + the compaction message + the most recent whole steps that fit the budget:
+        `keep_recent_tokens`, halved for each compaction in a row, and at most half the room left under
+        `shorten_at`. Starting the kept part at an assistant message keeps every tool result right after its
+        call, so the wire shape stays valid."""
+        facts = {"number": self.summaries, "summary": summary, "no_summary": no_summary, "plan": self._plan(),
+                 "files": self.toolset.changed_paths(), "diff_stat": self._stat()}
+        alone = [messages[0], messages[1], {"role": "user", "content": self._context(facts, messages, [])}]
+        room = int(self.ctx.window * self.ctx.shorten_at) - self._estimate(alone, 0, 0)
+        budget = min(self.ctx.keep_recent_tokens >> (self._in_a_row - 1), max(0, room) // 2)
         keep_from, used = len(messages), 0
         for start in reversed([i for i, m in enumerate(messages) if i >= 2 and m["role"] == "assistant"]):
             size = _chars(messages[start:keep_from]) // 4
@@ -150,14 +158,18 @@ class Compactor:
                 break
             keep_from, used = start, used + size
         kept = messages[keep_from:]
-        steps = sum(m["role"] == "assistant" for m in kept)
+        self._done = {i - keep_from + 3 for i in self._done if i >= keep_from}
+        rebuilt = [messages[0], messages[1], {"role": "user", "content": self._context(facts, messages, kept)}, *kept]
+        if not kept:  # nothing older is left to give up: no later summary can go below this
+            self._floor = self._estimate(rebuilt, 0, 0)
+        return rebuilt, sum(m["role"] == "assistant" for m in kept)
+
+    def _context(self, facts: dict, messages: list[dict], kept: list[dict]) -> str:
+        """The compaction message; the last failing command is left out when its result is among the kept steps."""
         kept_ids = {m.get("tool_call_id") for m in kept}
         failure = self._failure if self._failure and self._failure["id"] not in kept_ids else None
-        text = render("compacted", number=self.summaries, summary=summary, no_summary=no_summary,
-                      plan=self._plan(), files=self.toolset.changed_paths(), diff_stat=self._stat(),
-                      failure=failure and self._failure_view(failure), kept=steps)
-        self._done = {i - keep_from + 3 for i in self._done if i >= keep_from}
-        return [messages[0], messages[1], {"role": "user", "content": text}, *kept], steps
+        return render("compacted", **facts, failure=failure and self._failure_view(failure),
+                      kept=sum(m["role"] == "assistant" for m in kept))
 
     def _failure_view(self, failure: dict) -> dict:
         text, limit = failure["text"], self.ctx.failure_chars
