@@ -123,6 +123,32 @@ def test_a_1261_from_the_server_compacts_and_the_retry_goes_through(long_repo):
     assert reasons and set(reasons) == {"context_too_long"}
 
 
+def test_a_vllm_style_refusal_compacts_and_retries_too(long_repo):
+    answered = []
+    responder = summarizing(steps(50))
+    config = Config(model={"dialect": "openai"}, context={"window": WINDOW * 10, "keep_recent_tokens": 3_000},
+                    limits={"max_steps": 60})
+    with StandIn(responder=lambda body: answered.append(body) or responder(body), context_window=WINDOW) as server:
+        with GLMClient(server.url_for("/v1"), FAKE_KEY, max_retries=0, dialect="openai") as client:
+            result = run_job(Job(TASK, long_repo, config), model=client)
+        refused = server.ledger.refused
+    assert result.stop_reason == "finished", result.error
+    assert refused >= 1 and result.extra["context"]["summaries"] >= 1
+
+
+def test_a_window_exceeded_finish_reason_compacts_and_retries(long_repo):
+    script = steps(8)
+    script.insert(4, Reply(content="", finish_reason="model_context_window_exceeded",
+                           usage={"prompt_tokens": 0, "completion_tokens": 0}))
+    with StandIn(responder=summarizing(script)) as server:
+        with GLMClient(server.base_url, FAKE_KEY, max_retries=0) as client:
+            result = run_job(Job(TASK, long_repo, Config()), model=client)
+    events = list(read_events(Path(result.run_dir)))
+    assert result.stop_reason == "finished", result.error
+    assert [e["reason"] for e in events if e["type"] == "compaction"][-1] == "context_too_long"
+    assert result.steps == 8
+
+
 def test_a_run_with_compactions_replays_without_differences(long_repo):
     result, _, _, _, _ = long_run(long_repo, 60)
     outcome = replay(result.run_dir)
