@@ -88,9 +88,10 @@ class ContextSettings(Section):
         "gt": 0, "le": 1, "doc": "share of the window that shortening must bring the prompt under; when it cannot, "
                                  "GLM summarizes the work and the conversation is rebuilt from the summary"})
     exhausted_at: float = field(default=0.95, metadata={
-        "gt": 0, "le": 1, "doc": "share of the window a prompt must stay under to be sent once "
-                                 "`context.max_compactions` compactions in a row could not bring it below "
-                                 "`context.summarize_at`; above it the run stops with `context_exhausted`"})
+        "gt": 0, "le": 1, "doc": "when compaction cannot bring a prompt under `context.summarize_at` (no step to "
+                                 "compact yet, a task message that large, `context.max_compactions` reached), a "
+                                 "prompt under this share is sent anyway; one over it stops the run with "
+                                 "`context_exhausted`"})
     max_compactions: int = field(default=3, metadata={
         "ge": 1, "doc": "summaries in a row without a model answer in between; one more needed stops the run "
                         "with `context_exhausted`"})
