@@ -336,3 +336,16 @@ def test_a_task_too_big_for_summaries_to_help_gets_one_only_near_the_end_of_the_
     assert summaries[0]["prompt_tokens_before"] >= 12_000 * 0.8
     assert all(e["prompt_tokens_before"] >= 12_000 * 0.95 for e in summaries[1:])
     assert all(r["messages"][1]["content"] == huge for r in long_run.model.requests)
+
+
+def test_the_estimate_learns_from_glms_counts_so_a_rebuilt_prompt_fits_a_denser_tokenizer(repo):
+    tools_chars = len(json.dumps(build_toolset(repo).schemas(), ensure_ascii=False))
+    dense = lambda messages: 2 * (tools_chars + sum(len(json.dumps(m, ensure_ascii=False))  # noqa: E731
+                                                    for m in messages)) // 4
+    long_run = LongRun(40, prompt_tokens=dense)  # GLM counts twice the tokens chars/4 suggests
+    result, requests, events = run(repo, long_run, window=12_000)
+    assert result.stop_reason == "finished", result.error
+    asks = [i for i, r in enumerate(requests) if is_summary_request(r["messages"])]
+    assert asks
+    for i in asks:  # the first prompt after each summary, as GLM counts it, is back under shorten_at
+        assert dense(requests[i + 1]["messages"]) < 12_000 * 0.7

@@ -54,6 +54,7 @@ class Compactor:
         self._tools_chars = len(json.dumps(self._tools, ensure_ascii=False))
         self._done: set[int] = set()  # indices already shortened (or whose reasoning was dropped)
         self._in_a_row, self._step, self._floor = 0, 0, 0
+        self._ratio, self._scratch = 1.0, 0  # real tokens per estimated one; the estimate of a whole prompt sent
         self._calls: dict[str, dict] = {}
         self._failure: dict | None = None
         self.shortenings, self.summaries, self.peak_prompt_tokens = 0, 0, 0
@@ -63,7 +64,11 @@ class Compactor:
         kind = event["type"]
         if kind == "response":
             self._in_a_row, self._step = 0, event["step"]
-            self.peak_prompt_tokens = max(self.peak_prompt_tokens, event["usage"].get("prompt_tokens", 0))
+            real = event["usage"].get("prompt_tokens", 0)
+            self.peak_prompt_tokens = max(self.peak_prompt_tokens, real)
+            if self._scratch and real:  # calibrate on a prompt sent whole: only upwards (never trust less)
+                self._ratio = min(4.0, max(self._ratio, real / self._scratch))
+            self._scratch = 0
         elif kind == "tool_call":
             self._calls[event["id"]] = event
         elif kind == "tool_result" and event["name"] == "bash" and event["is_error"]:
@@ -82,7 +87,15 @@ class Compactor:
         """Compact as far as needed; returns (messages, sent, known_tokens) for the loop to carry on with.
 
         `known_tokens` is the real prompt size of messages[:sent] (0: unknown); `overflow` is GLM's refusal of
-        the last request as too long, which forces a summary. A rebuilt conversation comes back with sent 0."""
+        the last request as too long, which forces a summary. A rebuilt conversation comes back with sent 0.
+        A prompt about to be sent whole calibrates the estimate against the size GLM reports for it."""
+        out = self._manage(messages, sent, known_tokens, overflow)
+        if out[1] == 0:
+            self._scratch = (self._tools_chars + _chars(out[0])) // 4
+        return out
+
+    def _manage(self, messages: list[dict], sent: int, known_tokens: int,
+                overflow: ContextTooLongError | None) -> tuple[list[dict], int, int]:
         window, ctx = self.ctx.window, self.ctx
         estimate = self._estimate(messages, sent, known_tokens)
         if overflow is None and estimate < window * ctx.shorten_at:
@@ -113,9 +126,11 @@ class Compactor:
         return messages, sent, known_tokens
 
     def _estimate(self, messages: list[dict], sent: int, known_tokens: int) -> int:
+        """Tokens: the real count of messages[:sent] (when known) plus the rest at ~4 characters per token,
+        scaled by what the real counts showed so far."""
         if not known_tokens:
-            return (self._tools_chars + _chars(messages)) // 4
-        return known_tokens + _chars(messages[sent:]) // 4
+            return int((self._tools_chars + _chars(messages)) / 4 * self._ratio)
+        return known_tokens + int(_chars(messages[sent:]) / 4 * self._ratio)
 
     def _summarize(self, messages: list[dict], reason: str, estimate: int) -> list[dict]:
         """Ask GLM for the summary (the same tools, for the cache), then rebuild the conversation around it."""
