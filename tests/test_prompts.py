@@ -37,7 +37,7 @@ def test_task_prompt_without_agents_md_has_no_instructions_section():
     ("nudge", {"reason": "leaked_call"}),
     ("nudge", {"reason": "truncated"}),
     ("limit_warning", {"percent": 90, "limit": "max_steps", "used": 90, "budget": 100}),
-    ("shortened", {"original_chars": 5000, "head": "abc"}),
+    ("shortened", {"original_chars": 5000, "head": "abc", "tail": "xyz", "cut": 4994}),
 ])
 def test_each_template_renders_non_empty(name, variables):
     assert render(name, **variables).strip()

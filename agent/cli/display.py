@@ -59,8 +59,8 @@ class HumanDisplay:
             self._line(self._dim("(answer without a tool call: asking the model to continue or finish)"))
         elif kind == "warning":
             self._line(self._dim(f"(budget warning sent to the model: {event['limit']})"))
-        elif kind == "shortened":
-            self._line(self._dim(f"(context: shortened {len(event['messages'])} old tool results)"))
+        elif kind == "compaction":
+            self._line(self._dim(_compaction(event)))
 
     def summary(self, result) -> None:
         """The closing block: stop reason, steps, tokens with the cached share, cost, files, commit."""
@@ -98,6 +98,14 @@ class HumanDisplay:
 
     def _bold(self, text: str) -> str:
         return f"\x1b[1m{text}\x1b[0m" if self.color else text
+
+
+def _compaction(event: dict) -> str:
+    tokens = f"~{event['prompt_tokens_before']:,} -> ~{event['prompt_tokens_after']:,} tokens"
+    if event["stage"] == "shorten":
+        return (f"(context: {tokens}: {event['results_shortened']} old tool results shortened, reasoning of "
+                f"{event['reasoning_dropped']} old turns dropped)")
+    return f"(context: {tokens}: compacted around a summary, the last {event['kept_steps']} steps kept)"
 
 
 def _safe(text: str) -> str:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
-from glm_agent.config.sections import Section
+from glm_agent.config.sections import Section, SectionError
 from glm_agent.core.stops import UserError
 from glm_agent.tools.base import ToolSettings
 
@@ -75,19 +75,44 @@ class Limits(Section):
 
 @dataclass(frozen=True)
 class ContextSettings(Section):
-    """When and how old tool results are shortened so the prompt stays inside GLM's window."""
+    """How the conversation is compacted to stay inside GLM's window (glm_agent.core.compaction)."""
 
     window: int = field(default=200_000, metadata={"gt": 0, "doc": "the model's context window in tokens"})
-    shorten_at: float = field(default=0.8, metadata={
-        "gt": 0, "le": 1, "doc": "share of the window (last prompt + unsent messages, estimated) at which old "
-                                 "tool results are shortened"})
+    shorten_at: float = field(default=0.7, metadata={
+        "gt": 0, "le": 1, "doc": "share of the window (the last prompt + unsent messages, estimated) at which old "
+                                 "reasoning is dropped and old tool results are shortened to their head and tail"})
+    shorten_min_share: float = field(default=0.02, metadata={
+        "ge": 0, "le": 1, "doc": "share of the window a shortening pass must free, or it rewrites nothing (a "
+                                 "rewrite costs the prefix cache from the first rewritten message on)"})
+    summarize_at: float = field(default=0.8, metadata={
+        "gt": 0, "le": 1, "doc": "share of the window that shortening must bring the prompt under; when it cannot, "
+                                 "GLM summarizes the work and the conversation is rebuilt from the summary"})
     exhausted_at: float = field(default=0.95, metadata={
-        "gt": 0, "le": 1, "doc": "share of the window at which the run stops when nothing is left to shorten"})
+        "gt": 0, "le": 1, "doc": "when compaction cannot bring a prompt under `context.summarize_at` (no step to "
+                                 "compact yet, a task message that large, `context.max_compactions` reached), a "
+                                 "prompt under this share is sent anyway; one over it stops the run with "
+                                 "`context_exhausted`"})
+    max_compactions: int = field(default=3, metadata={
+        "ge": 1, "doc": "summaries in a row without a model answer in between; one more needed stops the run "
+                        "with `context_exhausted`"})
     keep_recent_steps: int = field(default=3, metadata={
-        "ge": 0, "doc": "tool results of the last N steps are never shortened"})
-    keep_chars: int = field(default=1500, metadata={"ge": 0, "doc": "characters kept of a shortened tool result"})
+        "ge": 0, "doc": "the tool results and reasoning of the last N steps are never shortened"})
+    keep_recent_tokens: int = field(default=20_000, metadata={
+        "ge": 0, "doc": "after a summary, the most recent whole steps that fit in this many tokens (estimated; at "
+                        "most half the room left under `context.shorten_at`) are kept verbatim"})
+    keep_chars: int = field(default=1500, metadata={
+        "ge": 0, "doc": "characters kept of a shortened tool result: its head and its tail, half each"})
+    failure_chars: int = field(default=4000, metadata={
+        "ge": 0, "doc": "characters of the last failing command's output (its tail) carried into a rebuilt "
+                        "conversation"})
     agents_md_max_bytes: int = field(default=32 * 1024, metadata={
         "ge": 0, "doc": "cap on the AGENTS.md text given to the model, all files together"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.shorten_at <= self.summarize_at <= self.exhausted_at:
+            raise SectionError([f"context.shorten_at ({self.shorten_at:g}) <= context.summarize_at "
+                                f"({self.summarize_at:g}) <= context.exhausted_at ({self.exhausted_at:g}) must hold"])
 
 
 @dataclass(frozen=True)
@@ -114,7 +139,8 @@ class Config(Section):
     limits: Limits = field(default_factory=Limits, metadata={
         "doc": "Hard budgets of one run: the first one used up stops it with `limit_reached`."})
     context: ContextSettings = field(default_factory=ContextSettings, metadata={
-        "doc": "When old tool results are shortened so the prompt stays inside the model's window."})
+        "doc": "How the conversation is compacted to stay inside the model's window: old results shortened "
+               "first, then a summary written by GLM."})
     git: GitSettings = field(default_factory=GitSettings, metadata={"doc": "The work branch and the final commit."})
     tools: ToolOptions = field(default_factory=ToolOptions, metadata={
         "doc": "The tools: command timeouts, output size, commit identity, protected files, hidden variables."})

@@ -5,10 +5,10 @@ import time
 from typing import Any, Callable, Protocol
 
 from glm_agent.config.settings import Config
+from glm_agent.core.compaction import Compactor
 from glm_agent.core.result import RunResult
 from glm_agent.core.stops import (
     API_ERROR,
-    CONTEXT_EXHAUSTED,
     CRASHED,
     INTERRUPTED,
     INTERRUPTED_BY_USER,
@@ -40,9 +40,11 @@ class Agent:
     """One run of GLM against a toolset; `on_event` receives every recordable event, `on_delta` the live stream."""
 
     def __init__(self, model: Model, toolset, config: Config | None = None, *,
-                 on_event: EventSink | None = None, on_delta: OnDelta | None = None):
+                 on_event: EventSink | None = None, on_delta: OnDelta | None = None,
+                 diff_stat: Callable[[], str] | None = None):
+        """`diff_stat()`: the run's changes as `git diff --stat`, shown after a compaction (the jobs pass it)."""
         self.model, self.toolset, self.config = model, toolset, config or Config()
-        self.on_event, self.on_delta = on_event or (lambda event: None), on_delta
+        self.on_event, self.on_delta, self.diff_stat = on_event or (lambda event: None), on_delta, diff_stat
         self.messages: list[dict] = []
 
     def run(self, task: str, *, prompt: str | None = None) -> RunResult:
@@ -51,7 +53,9 @@ class Agent:
         self._sent, self._steps, self._usage, self._cost = 0, 0, Usage(), 0.0
         self._tools = self.toolset.schemas()  # fixed for the run (and byte-stable, for the prompt cache)
         self._started, self._warned, self._idle, self._malformed = time.monotonic(), False, 0, 0
-        self._last_call, self._repeats, self._shortened, self._prompt_tokens = None, 0, set(), 0
+        self._last_call, self._repeats, self._prompt_tokens = None, 0, 0
+        self._context = Compactor(self.model, self.toolset, self.config.context, emit=self._emit,
+                                  charge=self._charge, stream=self.config.model.stream, diff_stat=self.diff_stat)
         result = {"stop_reason": INTERRUPTED, "summary": "", "error": INTERRUPTED_BY_USER, "limit": None}
         restore = self._hand_deadline()
         try:
@@ -60,8 +64,6 @@ class Agent:
         except Stop as stop:
             result = {"stop_reason": stop.reason, "summary": stop.summary, "limit": stop.limit,
                       "error": None if isinstance(stop, Submitted) else str(stop)}
-        except ContextTooLongError as exc:
-            result = {"stop_reason": CONTEXT_EXHAUSTED, "summary": "", "error": str(exc), "limit": None}
         except GLMError as exc:
             result = {"stop_reason": API_ERROR, "summary": "", "error": str(exc), "limit": None}
             if exc.out_of_time:  # retryable, but the wait would outlast the run's time limit: that limit ends it
@@ -80,7 +82,7 @@ class Agent:
         finally:
             restore()
         run = RunResult(**result, steps=self._steps, usage=self._usage.as_dict(), cost_usd=round(self._cost, 6),
-                        files_changed=self.toolset.changed_paths())
+                        files_changed=self.toolset.changed_paths(), extra=self._context.record())
         self._emit("stop", **run.to_dict("stop_reason", "summary", "error", "limit", "steps", "usage", "cost_usd",
                                          "files_changed"))
         return run
@@ -101,15 +103,7 @@ class Agent:
     def _step(self) -> None:
         self._check_limits()
         self._manage_context()
-        tools = self._tools
-        self._emit("request", step=self._steps + 1, messages=[dict(m) for m in self.messages[self._sent:]],
-                   **({"tools": tools} if self._sent == 0 else {}))
-        self._sent = len(self.messages)
-        started = time.monotonic()
-        turn = self.model.complete(self.messages, tools, stream=self.config.model.stream, on_delta=self.on_delta)
-        self._steps, self._usage, self._cost = self._steps + 1, self._usage + turn.usage, self._cost + turn.cost_usd
-        self._prompt_tokens = turn.usage.prompt_tokens
-        self._emit("response", step=self._steps, latency_s=round(time.monotonic() - started, 3), **_turn_record(turn))
+        turn = self._ask()
         self.messages.append(turn.to_message())
         if not turn.tool_calls:
             self._idle += 1
@@ -123,6 +117,34 @@ class Agent:
             self._idle = 0
             self._run_calls(turn)
         self._maybe_warn()
+
+    def _ask(self) -> AssistantTurn:
+        """One model call; GLM refusing the prompt as too long (1261) compacts the conversation and retries once."""
+        try:
+            return self._request()
+        except ContextTooLongError as exc:
+            self._manage_context(overflow=exc)
+        try:
+            return self._request()
+        except ContextTooLongError as exc:
+            raise ContextExhausted(f"GLM refused the prompt as too long again after compacting it: {exc}") from None
+
+    def _request(self) -> AssistantTurn:
+        tools = self._tools
+        self._emit("request", step=self._steps + 1, messages=[dict(m) for m in self.messages[self._sent:]],
+                   **({"tools": tools} if self._sent == 0 else {}))
+        self._sent = len(self.messages)
+        started = time.monotonic()
+        turn = self.model.complete(self.messages, tools, stream=self.config.model.stream, on_delta=self.on_delta)
+        self._steps = self._steps + 1
+        self._charge(turn)
+        self._prompt_tokens = turn.usage.prompt_tokens
+        self._emit("response", step=self._steps, latency_s=round(time.monotonic() - started, 3), **_turn_record(turn))
+        return turn
+
+    def _charge(self, turn: AssistantTurn) -> None:
+        """Count a model call's tokens and cost (the steps' and compaction's summaries alike)."""
+        self._usage, self._cost = self._usage + turn.usage, self._cost + turn.cost_usd
 
     def _run_calls(self, turn: AssistantTurn) -> None:
         malformed = 0
@@ -179,39 +201,15 @@ class Agent:
                 self._emit("warning", limit=name, text=text)
                 return
 
-    def _manage_context(self) -> None:
-        """Shorten old tool results once the prompt nears the window; stop when nothing is left to shorten.
-
-        The estimate is the last prompt's real size plus the unsent messages at ~4 characters per token.
-        """
-        ctx = self.config.context
-        prompt_tokens = self._prompt_tokens + sum(len(str(m)) for m in self.messages[self._sent:]) // 4
-        if prompt_tokens < ctx.window * ctx.shorten_at:
-            return
-        rewritten = self._shorten_old_results()
-        if rewritten:
-            self._emit("shortened", prompt_tokens=prompt_tokens, messages=rewritten)
-        elif prompt_tokens >= ctx.window * ctx.exhausted_at:
-            raise ContextExhausted(f"prompt of {prompt_tokens} tokens is at the {ctx.window}-token window "
-                                   "and nothing is left to shorten")
-
-    def _shorten_old_results(self) -> dict[int, str]:
-        ctx = self.config.context
-        assistants = [i for i, m in enumerate(self.messages) if m["role"] == "assistant"]
-        keep = ctx.keep_recent_steps
-        cutoff = len(self.messages) if keep == 0 else assistants[-keep] if len(assistants) >= keep else 0
-        rewritten = {}
-        for index in range(cutoff):
-            message = self.messages[index]
-            if message["role"] == "tool" and index not in self._shortened and len(message["content"]) > ctx.keep_chars:
-                message["content"] = render("shortened", original_chars=len(message["content"]),
-                                            head=message["content"][:ctx.keep_chars])
-                self._shortened.add(index)
-                rewritten[index] = message["content"]
-        return rewritten
+    def _manage_context(self, overflow: ContextTooLongError | None = None) -> None:
+        """Compaction (core.compaction) decides; a rebuilt conversation is recorded whole with the next request."""
+        self.messages, self._sent, self._prompt_tokens = self._context.manage(
+            self.messages, self._sent, self._prompt_tokens, overflow)
 
     def _emit(self, kind: str, **data: Any) -> None:
-        self.on_event({"type": kind, **data})
+        event = {"type": kind, **data}
+        self._context.observe(event)
+        self.on_event(event)
 
 
 def _turn_record(turn: AssistantTurn) -> dict:

@@ -92,6 +92,13 @@ class RunSnapshot:
             git.run("switch", "-q", "-c", branch)
         return cls(git, note, status)
 
+    def diff_stat(self) -> str:
+        """`git diff --stat` of the working tree against the run's start (the user's own uncommitted changes
+        then are part of the start, so only the run's changes show): what a compacted conversation lists."""
+        git = self.git
+        return git.run("diff", "--stat=120", "--no-color", "--no-renames", git.ref_path(self.run_id, "worktree"),
+                       git.worktree_tree())
+
     def end(self, message: str, *, commit: bool) -> GitOutcome:
         git, note = self.git, self.note
         current_tree = git.worktree_tree()

@@ -20,7 +20,7 @@ def replay(run_dir: Path, repo: Path | None = None) -> dict:
     """Replay into `repo`, or into a fresh clone at the run's recorded starting state when None."""
     from glm_agent.config.settings import Config
     from glm_agent.core.loop import Agent
-    from glm_agent.testing.models import ScriptedModel, ScriptExhausted
+    from glm_agent.testing.models import ScriptExhausted
     from glm_agent.tools import build_toolset
 
     run_dir = Path(run_dir)
@@ -32,12 +32,11 @@ def replay(run_dir: Path, repo: Path | None = None) -> dict:
     if start is None:
         raise ReplayError(f"{run_dir}: the trajectory has no start event")
     recorded = [e for e in events if e["type"] == "tool_result"]
-    turns = [_turn(e) for e in events if e["type"] == "response"]
     with tempfile.TemporaryDirectory(prefix="glm-agent-replay-") as tmp:
         target = Path(repo).resolve() if repo else _clone_start(start, Path(tmp) / "repo")
         replayed: list[dict] = []
         collect = lambda event: replayed.append(event) if event["type"] == "tool_result" else None  # noqa: E731
-        agent = Agent(ScriptedModel(turns), build_toolset(target), Config.from_dict(start["config"]),
+        agent = Agent(_RecordedModel(events), build_toolset(target), Config.from_dict(start["config"]),
                       on_event=collect)
         try:
             stop = agent.run(start["task"]).stop_reason
@@ -59,6 +58,36 @@ def render_report(outcome: dict) -> str:
         lines.append(f"    recorded: {diff['recorded']}")
         lines.append(f"    replayed: {diff['replayed']}")
     return "\n".join(lines)
+
+
+class _RecordedModel:
+    """The recorded answers: the turns in order, GLM's refusals of a too-long prompt where the record shows a
+    compaction they caused, and the recorded summaries for compaction's summary requests (wherever the replayed
+    run asks for one, so a summary never takes a step's turn)."""
+
+    def __init__(self, events: list[dict]):
+        from glm_agent.glm.errors import ContextTooLongError
+        from glm_agent.testing.models import ScriptedModel
+
+        script: list = []
+        refused = lambda: ContextTooLongError("recorded: the prompt was refused as too long", code="1261")  # noqa: E731
+        for event in events:
+            if event["type"] == "response":
+                script.append(_turn(event))
+            elif event["type"] == "compaction" and event.get("reason") == "context_too_long" and not (
+                    script and isinstance(script[-1], ContextTooLongError)):
+                script.append(refused())
+            elif event["type"] == "stop" and "again after compacting" in str(event.get("error")):
+                script.append(refused())
+        self.turns = ScriptedModel(script)
+        self.summaries = [e.get("summary") or "" for e in events if e["type"] == "compaction" and e["stage"] == "summary"]
+
+    def complete(self, messages: list[dict], tools: list[dict] | None = None, **options) -> AssistantTurn:
+        from glm_agent.core.compaction import is_summary_request
+
+        if is_summary_request(messages):
+            return AssistantTurn(content=self.summaries.pop(0) if self.summaries else "(no summary recorded)")
+        return self.turns.complete(messages, tools, **options)
 
 
 def _turn(event: dict) -> AssistantTurn:

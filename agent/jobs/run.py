@@ -88,7 +88,8 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
         # a signal held above, or one arriving while the handlers are put back, lands here: inside the try
         if stopped:
             raise KeyboardInterrupt
-        result = _run_agent(job, client, guard.git.root, repo, guard.branch, guard.user_changes, events)
+        result = _run_agent(job, client, guard.git.root, repo, guard.branch, guard.user_changes, events,
+                            guard.diff_stat)
     except KeyboardInterrupt:  # before the loop took over (the loop records its own interruptions)
         if recorder is None:
             raise
@@ -111,8 +112,9 @@ def _load_first_request_code() -> None:
 
 
 def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | None,
-               user_changes: list[str] | None, events: _Events) -> RunResult:
-    """`user_changes`: the paths uncommitted when the run began, as the start snapshot found them."""
+               user_changes: list[str] | None, events: _Events, diff_stat: Callable[[], str]) -> RunResult:
+    """`user_changes`: the paths uncommitted when the run began, as the start snapshot found them; `diff_stat`:
+    the run's changes since its start, which a compacted conversation shows."""
     from glm_agent.prompts import render
     from glm_agent.tools import build_toolset
 
@@ -124,7 +126,8 @@ def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | N
     prompt = render(job.template, task=job.task, facts=facts,
                     agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes), **job.template_vars)
     display = events.display
-    agent = Agent(client, toolset, config, on_event=events, on_delta=display.delta if display is not None else None)
+    agent = Agent(client, toolset, config, on_event=events, on_delta=display.delta if display is not None else None,
+                  diff_stat=diff_stat)
     try:
         with signals.hard_deadline(config.limits.timeout):
             result = agent.run(job.task, prompt=prompt)

@@ -5,6 +5,7 @@ import argparse
 import sys
 import threading
 
+from glm_agent.testing.responders import summarizing
 from glm_agent.testing.script import load_script
 from glm_agent.testing.server import StandIn
 
@@ -16,9 +17,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between SSE chunks")
     parser.add_argument("--api-key", default=None, help="accept only this Bearer key (default: any)")
+    parser.add_argument("--context-window", type=int, default=None,
+                        help="answer 400 / 1261 to prompts over this many tokens (chars/4)")
+    parser.add_argument("--summaries", action="store_true",
+                        help="answer compaction's summary requests with a summary, outside the script")
     args = parser.parse_args(argv)
-    standin = StandIn(load_script(args.script), port=args.port, latency=args.latency,
-                      chunk_delay=args.chunk_delay, api_key=args.api_key)
+    script = load_script(args.script)
+    feed = {"responder": summarizing(script)} if args.summaries else {"script": script}
+    standin = StandIn(**feed, port=args.port, latency=args.latency, chunk_delay=args.chunk_delay,
+                      api_key=args.api_key, context_window=args.context_window)
     standin.start()
     print(standin.base_url, flush=True)
     try:

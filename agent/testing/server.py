@@ -16,12 +16,12 @@ from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 from glm_agent.testing import render
+from glm_agent.testing.accounting import PromptLedger
 from glm_agent.testing.script import Fault, Item, Raw, Reply, item_from_dict
 from glm_agent.testing.validate import KNOWN_MODELS, check_auth, check_body
 
 GENERAL, CODING, OPENAI = "/api/paas/v4", "/api/coding/paas/v4", "/v1"
 PATHS = {prefix + "/chat/completions" for prefix in (GENERAL, CODING, OPENAI)}
-_REMEMBERED_PROMPTS = 8
 # tool_stream fragment shapes (glm-api.md section 4, example B): id on every fragment, id only on the first,
 # or id only on the first and the last fragment carried by a finish chunk.
 FRAGMENT_STYLES = ("repeat_id", "first_id", "on_finish")
@@ -33,10 +33,11 @@ class StandIn:
     def __init__(self, script: Iterable[Item] | None = None, *, responder: Callable[[dict], Item] | None = None,
                  latency: float = 0.0, chunk_delay: float = 0.0, tool_stream: bool = True,
                  duplicate_finish: bool = True, fragment_style: str = "repeat_id", api_key: str | None = None,
-                 models: Iterable[str] | None = KNOWN_MODELS, port: int = 0):
+                 models: Iterable[str] | None = KNOWN_MODELS, port: int = 0, context_window: int | None = None):
         """latency: seconds before each answer; chunk_delay: seconds between SSE chunks; tool_stream False:
         whole tool calls even when the request asks for fragments; duplicate_finish: finish_reason also on
-        tool-call chunks; api_key: the only Bearer accepted (None: any); models: accepted names (None: any)."""
+        tool-call chunks; api_key: the only Bearer accepted (None: any); models: accepted names (None: any);
+        context_window: tokens a prompt may have (its chars/4 estimate), beyond which it answers 400 / 1261."""
         if script is not None and responder is not None:
             raise ValueError("give a script or a responder, not both")
         if fragment_style not in FRAGMENT_STYLES:
@@ -52,7 +53,7 @@ class StandIn:
         self.failures: list[str] = []
         self._script = [item_from_dict(i) if isinstance(i, dict) else i for i in script or []]
         self._responder = responder
-        self._prompts: list[str] = []
+        self.ledger = PromptLedger(context_window)
         self._lock = threading.Lock()
         self._port = port
         self._server: ThreadingHTTPServer | None = None
@@ -130,13 +131,10 @@ class StandIn:
         return self._fail(f"script exhausted: request #{count} had no scripted reply")
 
     def _usage(self, body: dict, reply: Reply) -> dict:
-        prompt = render.dumps([body.get("tools") or [], body.get("messages")])
-        with self._lock:
-            cached_chars = max((_common_prefix(prompt, earlier) for earlier in self._prompts), default=0)
-            self._prompts = (self._prompts + [prompt])[-_REMEMBERED_PROMPTS:]
+        prompt_tokens, cached_tokens = self.ledger.cached(body)
         chars = len(reply.content) + len(reply.reasoning) + sum(len(a) for _, a in reply.argument_strings())
-        usage = {"prompt_tokens": max(1, len(prompt) // 4), "completion_tokens": max(1, chars // 4),
-                 "cached_tokens": cached_chars // 4}
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": max(1, chars // 4),
+                 "cached_tokens": cached_tokens}
         usage.update(reply.usage or {})
         prompt_tokens, completion = usage["prompt_tokens"], usage["completion_tokens"]
         return {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
@@ -157,6 +155,9 @@ class StandIn:
         problem = check_auth(h.headers.get("Authorization"), self.api_key) or check_body(body, self.models)
         if problem is not None:
             return _send_error(h, flavor, *problem)
+        refusal = self.ledger.refusal(body, flavor)
+        if refusal is not None:  # refused before any generation: no script item is used
+            return _send_error(h, flavor, *refusal)
         item = self._next(body)
         if self.latency:
             time.sleep(self.latency)
@@ -297,17 +298,3 @@ def _abort(h: _Handler) -> None:
     h.close_connection = True
     h.wfile.flush()
     h.connection.shutdown(socket.SHUT_RDWR)
-
-
-def _common_prefix(a: str, b: str) -> int:
-    """Length of the longest common prefix, by binary search over C-level slice comparisons."""
-    if a.startswith(b):  # the usual agent case: this prompt extends an earlier one
-        return len(b)
-    lo, hi = 0, min(len(a), len(b))
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[:mid] == b[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
