@@ -24,6 +24,7 @@ class RunResult:
     error: Optional[str] = None
     limit: Optional[str] = None
     extra: dict[str, Any] = field(default_factory=dict)
+    sandbox: dict[str, Any] = field(default_factory=lambda: {"mode": "off", "reason": "no command ran"})
 
     def to_dict(self, *only: str) -> dict[str, Any]:
         """Plain JSON-able data (what result.json holds), or only the named fields; dataclasses.replace copies."""

@@ -16,7 +16,9 @@ from glm_agent.jobs.branches import AUTO_BRANCH, work_branch
 from glm_agent.jobs.context import agents_md, task_facts
 from glm_agent.jobs.model import build_client
 from glm_agent.jobs.records import RUNS_DIR, Recorder, new_run_id
+from glm_agent.jobs.sandboxing import job_sandbox
 from glm_agent.tools.secretenv import SECRET_ENV
+from glm_agent.tools.shell.sandbox import Sandbox
 
 
 @dataclass
@@ -32,6 +34,8 @@ class Job:
     protected: list[str] = field(default_factory=list)
     branch: Optional[str] = AUTO_BRANCH
     run_id: Optional[str] = None
+    sandbox: Optional[Sandbox] = None  # None: decided from config.sandbox when the job starts
+
 
 
 def run_job(job: Job, *, display: Any = None, model: Any = None) -> RunResult:
@@ -70,6 +74,8 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
 
     repo = Path(job.repo).resolve()
     run_id = job.run_id or new_run_id(job.task)
+    if job.sandbox is None:  # before anything changes: --sandbox bwrap without bubblewrap stops here
+        job = replace(job, sandbox=job_sandbox(job.config, repo))
     with signals.held() as stopped:  # a Ctrl-C now stops the run right after the start is recorded
         branch = work_branch(job.branch, job.config.git.branch, job.task, repo)
         identity = (job.config.tools.git_user_name, job.config.tools.git_user_email)
@@ -82,14 +88,14 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
         recorder = events.recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
         recorder({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
                   "head": guard.note.get("orig_head"), "branch": guard.branch,
-                  "config": job.config.to_dict()})
+                  "config": job.config.to_dict(), "sandbox": job.sandbox.as_dict()})
     result: RunResult | None = None
     try:
         if stopped:
             raise KeyboardInterrupt
         result = _run_agent(job, client, guard.git.root, repo, guard.branch, guard.user_changes, events)
     except KeyboardInterrupt:  # before the loop took over (the loop records its own interruptions)
-        result = RunResult(stop_reason=INTERRUPTED, error=INTERRUPTED_BY_USER)
+        result = RunResult(stop_reason=INTERRUPTED, error=INTERRUPTED_BY_USER, sandbox=job.sandbox.as_dict())
         events({"type": "stop", **result.to_dict("stop_reason", "error", "steps")})
     finally:
         with signals.deferred():
@@ -114,8 +120,9 @@ def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | N
 
     config = job.config
     settings = replace(config.tools, protected=[*config.tools.protected, *job.protected])
-    toolset = build_toolset(root, settings, finish_gate=job.finish_gate, user_changes=user_changes)
-    facts = task_facts(root, workdir, branch, bool(user_changes))
+    toolset = build_toolset(root, settings, finish_gate=job.finish_gate, user_changes=user_changes,
+                            sandbox=job.sandbox)
+    facts = task_facts(root, workdir, branch, bool(user_changes), job.sandbox.as_dict() if job.sandbox.active else None)
     prompt = render(job.template, task=job.task, facts=facts,
                     agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes), **job.template_vars)
     display = events.display
@@ -141,7 +148,7 @@ def _finish(job: Job, guard, recorder: Recorder, result: RunResult | None) -> Ru
     commit = job.config.git.commit and (finished or job.config.git.commit_on_stop)
     message = result.summary if finished and result.summary.strip() else (
         f"glm-agent: {job.task}\n\nStopped: {result.stop_reason}")
-    update: dict = {"run_dir": str(recorder.run_dir)}
+    update: dict = {"run_dir": str(recorder.run_dir), "sandbox": job.sandbox.as_dict()}
     try:
         outcome = guard.end(message, commit=commit)
         update.update(commit=outcome.commit, branch=outcome.branch,
