@@ -114,3 +114,14 @@ def need(available: bool, what: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{what} is missing, and CI must have it", pytrace=False)
     pytest.skip(f"{what} is missing")
+
+
+def bwrap_works() -> bool:
+    """Whether bubblewrap can start a sandbox here (installed, and user namespaces or root allowed)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("bwrap") is None:
+        return False
+    probe = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-net", "true"]
+    return subprocess.run(probe, capture_output=True, stdin=subprocess.DEVNULL, timeout=30).returncode == 0
