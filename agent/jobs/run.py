@@ -16,7 +16,7 @@ from glm_agent.jobs.branches import AUTO_BRANCH, work_branch
 from glm_agent.jobs.context import agents_md, task_facts
 from glm_agent.jobs.model import build_client
 from glm_agent.jobs.records import RUNS_DIR, Recorder, new_run_id
-from glm_agent.jobs.sandboxing import job_sandbox
+from glm_agent.jobs.sandboxing import copy_when_unsandboxed, job_sandbox
 from glm_agent.tools.secretenv import SECRET_ENV
 from glm_agent.tools.shell.sandbox import Sandbox
 
@@ -84,11 +84,12 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
             _load_first_request_code()
         finally:
             guard = beginning.result()
+        copy = copy_when_unsandboxed(job.sandbox, job.config, guard)
         secrets = [os.environ.get(k, "").strip() for k in SECRET_ENV]
         recorder = events.recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
         recorder({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
                   "head": guard.note.get("orig_head"), "branch": guard.branch,
-                  "config": job.config.to_dict(), "sandbox": job.sandbox.as_dict()})
+                  "config": job.config.to_dict(), "sandbox": job.sandbox.as_dict(), "outside_copy": copy})
     result: RunResult | None = None
     try:
         if stopped:

@@ -25,3 +25,21 @@ def job_sandbox(config: Config, repo: Path) -> Sandbox:
               "credentials, use the network and change .git; the start snapshot is also copied outside the "
               "repository for undo", file=sys.stderr, flush=True)
     return sandbox
+
+
+def copy_when_unsandboxed(sandbox: Sandbox, config: Config, guard) -> dict | None:
+    """Without the sandbox, the user's uncommitted work is also copied outside the repository (glm_agent.git.outside);
+    what was done, for the run record. A copy that cannot be made is said on stderr; the run goes on."""
+    from glm_agent.git.outside import save_copy
+
+    if sandbox.active:
+        return None
+    try:
+        copy = save_copy(guard.git, guard.note, guard.user_changes, int(config.sandbox.copy_max_mb * 1e6))
+    except OSError as exc:
+        print(f"glm-agent: WARNING: no copy of your uncommitted work could be kept outside the repository: {exc}",
+              file=sys.stderr, flush=True)
+        return {"path": None, "bytes": 0, "skipped": str(exc)}
+    if copy.skipped:
+        print(f"glm-agent: WARNING: {copy.skipped}", file=sys.stderr, flush=True)
+    return {"path": str(copy.path) if copy.path else None, "bytes": copy.size, "skipped": copy.skipped}
