@@ -284,3 +284,32 @@ def test_above_the_bound_no_copy_is_made_and_the_run_says_so(repo):
     assert "more than sandbox.copy_max_mb" in done.stderr and "undo relies on the refs in .git alone" in done.stderr
     state = Path(os.environ["HOME"]) / ".local" / "state" / "glm-agent" / "copies"
     assert not state.exists() or not any(state.iterdir())
+
+
+def test_modes_decide_without_bwrap_on_path(tmp_path, monkeypatch):
+    from glm_agent.tools.shell.sandbox import SandboxSettings, SandboxUnavailable, open_sandbox
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap there
+    auto = open_sandbox(SandboxSettings(), tmp_path)
+    assert (auto.mode, auto.active) == ("off", False) and "bwrap is not installed" in auto.reason
+    with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
+        open_sandbox(SandboxSettings(mode="bwrap"), tmp_path)
+    assert open_sandbox(SandboxSettings(mode="off"), tmp_path).reason.startswith("sandbox.mode = off")
+
+
+def test_the_bash_started_ahead_is_sandboxed_and_background_jobs_last_until_the_toolset_closes(repo, sandboxed):
+    from glm_agent.tools import build_toolset
+    from glm_agent.tools.shell.sandbox import SandboxSettings, open_sandbox
+
+    tools = build_toolset(repo, sandbox=open_sandbox(SandboxSettings(), repo))
+    bash = lambda command: tools.dispatch("bash", json.dumps({"command": command})).text  # noqa: E731
+    try:
+        touch = python("open('.git/probe', 'w')")
+        assert "Read-only file system" in bash(touch)
+        assert "Read-only file system" in bash(touch)  # the second call's bash was started ahead
+        bash("sleep 4242 > /dev/null 2>&1 & echo $! > job.pid")
+        pid = int((repo / "job.pid").read_text())
+        assert bash(f"kill -0 {pid} && echo alive").startswith("alive")
+    finally:
+        tools.close()
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
