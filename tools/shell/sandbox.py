@@ -19,6 +19,7 @@ from typing import Literal, Sequence
 MODES = ("auto", "bwrap", "off")
 CREDENTIAL_STORES = ("~/.ssh", "~/.gnupg", "~/.aws", "~/.azure", "~/.config/gcloud", "~/.kube", "~/.docker",
                      "~/.netrc", "~/.git-credentials", "~/.config/glm-agent")
+OWN_STATE = "~/.local/state/glm-agent"  # undo's copies of the user's work in other repositories: hidden too
 KEPT_READ_ONLY = (".git", ".glm-agent")  # the snapshot refs and the run records: commands cannot change them
 PROBE_TIMEOUT = 10.0
 NO_NETWORK = re.compile(r"could not resolve|name or service not known|temporary failure in name resolution|"
@@ -107,9 +108,9 @@ def hidden_paths(extra: Sequence[str] = (), root: Path | None = None) -> tuple[P
         homes.add(Path(pwd.getpwuid(os.getuid()).pw_dir))
     except KeyError:
         pass
-    names = [*CREDENTIAL_STORES, *extra]
-    if os.environ.get("XDG_CONFIG_HOME"):
-        names.append(os.path.join(os.environ["XDG_CONFIG_HOME"], "glm-agent"))
+    names = [*CREDENTIAL_STORES, OWN_STATE, *extra]
+    names += [os.path.join(os.environ[var], "glm-agent") for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME")
+              if os.environ.get(var)]
     found: dict[Path, None] = {}
     for name in names:
         for home in homes:
@@ -132,7 +133,8 @@ def open_sandbox(settings: SandboxSettings, root: Path) -> Sandbox:
     candidate = Sandbox("bwrap", "bubblewrap", settings.network, root, hidden_paths(settings.hide, root))
     why = _cannot_start(candidate)
     if why is None:
-        chosen = "--sandbox bwrap" if settings.mode == "bwrap" else "auto: bubblewrap works here"
+        chosen = "bubblewrap required (sandbox.mode = bwrap)" if settings.mode == "bwrap" else \
+            "auto: bubblewrap works here"
         return Sandbox("bwrap", chosen, settings.network, candidate.root, candidate.hidden)
     if settings.mode == "bwrap":
         raise SandboxUnavailable(f"--sandbox bwrap: bubblewrap cannot start: {why}. Install it (Debian/Ubuntu: "
