@@ -165,7 +165,8 @@ def home():
     path = Path(tempfile.mkdtemp(prefix="glm-agent-home-", dir="/var/tmp"))
     secrets = {".ssh/id_rsa": "-----BEGIN OPENSSH PRIVATE KEY----- ssh-secret", ".aws/credentials": "aws-secret",
                ".netrc": "machine x password netrc-secret", ".config/glm-agent/config.toml": "# config-secret\n",
-               ".git-credentials": "https://u:gitcred-secret@x", "private/notes.txt": "extra-secret"}
+               ".git-credentials": "https://u:gitcred-secret@x", "private/notes.txt": "extra-secret",
+               ".local/state/glm-agent/copies/other-run/blobs/x": "copied-secret"}
     for name, text in secrets.items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
         (path / name).write_text(text)
@@ -186,7 +187,7 @@ def test_credentials_are_hidden_by_any_path_and_toolchains_in_home_stay_usable(r
     scratch = f"glm-agent-scratch-{os.getpid()}"
     commands = ["cat ~/.ssh/id_rsa", "cat $HOME/.ssh/id_rsa", f"cat {home}/.ssh/id_rsa", "cat key-link",
                 "ls -a ~/.ssh", "cat ~/.aws/credentials ~/.netrc ~/.git-credentials ~/.config/glm-agent/config.toml",
-                "cat ~/private/notes.txt", "grep -r secret ~ 2>/dev/null; echo searched",
+                "cat ~/private/notes.txt", "ls -R ~/.local/state/glm-agent", "grep -r secret ~ 2>/dev/null; echo searched",
                 "~/.cargo/bin/hello-tool", WRITE_OUTSIDE,
                 python(f"open('/tmp/{scratch}', 'w').write('private'); print(open('/tmp/{scratch}').read())")]
     env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
@@ -195,7 +196,7 @@ def test_credentials_are_hidden_by_any_path_and_toolchains_in_home_stay_usable(r
     out = dict(zip(commands, done.texts))
     assert not [c for c, text in out.items() if "secret" in text and c != "grep -r secret ~ 2>/dev/null; echo searched"]
     assert "secret" not in out["grep -r secret ~ 2>/dev/null; echo searched"].replace("grep -r secret", "")
-    assert "No such file" in out["cat ~/.ssh/id_rsa"]
+    assert "No such file" in out["cat ~/.ssh/id_rsa"] and "other-run" not in out["ls -R ~/.local/state/glm-agent"]
     assert "toolchain works" in out["~/.cargo/bin/hello-tool"]
     assert out[WRITE_OUTSIDE].count("Read-only file system") == 2
     assert "private" in done.texts[-1]
@@ -207,12 +208,14 @@ def test_the_check_of_fix_runs_in_the_sandbox(repo, sandboxed, home):
     check = f"test ! -e {home}/.ssh/id_rsa && ! touch .git/probe 2>/dev/null && ! touch /etc/probe 2>/dev/null"
     with StandIn([]) as server:
         proc = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "fix", "--check", check, "--repo", str(repo),
-                               "--json", "--base-url", server.base_url],
+                               "--json", "--base-url", server.base_url, "--summary-md", str(home / "summary.md")],
                               env={**os.environ, "ZAI_API_KEY": FAKE_KEY, "HOME": str(home)},
                               capture_output=True, text=True, timeout=120)
     result = json.loads(proc.stdout)
     assert (proc.returncode, result["stop_reason"]) == (0, "nothing_to_fix"), proc.stderr
     assert result["sandbox"]["mode"] == "bwrap"
+    assert "Sandbox of the check and the commands: `bwrap` (auto: bubblewrap works here), no network" in \
+        (home / "summary.md").read_text()
 
 
 @pytest.fixture

@@ -58,7 +58,8 @@ def _print(outcome, args: argparse.Namespace, display) -> None:
     if args.json:
         report(result, True)
     elif result.stop_reason == NOTHING_TO_FIX:
-        print(f"nothing to fix: `{args.check}` passes (exit 0 in {before.duration_s:.1f}s)")
+        print(f"nothing to fix: `{args.check}` passes (exit 0 in {before.duration_s:.1f}s, sandbox: "
+              f"{result.sandbox['mode']})")
     elif result.stop_reason == LIMIT_REACHED and not result.run_dir:  # the first check used up the time
         print(f"stop: {LIMIT_REACHED} ({result.error})\n{check_line(args.check, before, None, 0)}")
     else:
