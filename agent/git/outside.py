@@ -114,8 +114,9 @@ def restore_copy(manifest: dict) -> str:
     (folder / "manifest.json").write_text(json.dumps({k: v for k, v in manifest.items() if k != "folder"}, indent=2))
     lines = [f"Undid run {manifest['run_id']} from the copy kept outside the repository ({folder}): the run's "
              "snapshot refs in .git are gone (a command removed them).",
-             f"Restored your {len(manifest['files'])} uncommitted or untracked file(s) as they were before the run"
-             + (f": {', '.join(manifest['files'])}" if manifest["files"] else "") + ".",
+             f"Restored your {len(manifest['files'])} uncommitted or untracked file(s) as they were before the run: "
+             f"{', '.join(manifest['files'])}." if manifest["files"] else
+             "You had no uncommitted or untracked files when the run began: none needed restoring.",
              staged,
              "Files the run changed that were committed before it, and files it created, are not in this copy: "
              "check them with git status."]
