@@ -157,3 +157,14 @@ def doc_example(name: str) -> str:
     """The fenced block after `<!-- example: NAME -->` in docs/output.md."""
     text = (DOCS / "output.md").read_text()
     return re.search(rf"<!-- example: {re.escape(name)} -->\n```\w*\n(.*?)```", text, re.S).group(1)
+
+
+def bwrap_works() -> bool:
+    """Whether bubblewrap can start a sandbox here (installed, and user namespaces or root allowed)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("bwrap") is None:
+        return False
+    probe = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-net", "true"]
+    return subprocess.run(probe, capture_output=True, stdin=subprocess.DEVNULL, timeout=30).returncode == 0

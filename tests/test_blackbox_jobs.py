@@ -25,7 +25,7 @@ from helpers import (
 )
 
 RESULT_KEYS = {"stop_reason", "summary", "steps", "usage", "cost_usd", "files_changed", "commit", "branch",
-               "run_dir", "error", "limit", "extra", "structured_output"}
+               "run_dir", "error", "limit", "extra", "structured_output", "sandbox"}
 EXTRA_KEYS = {"check_command", "check_before", "check_after", "attempts", "test_files_changed"}
 
 
@@ -143,9 +143,9 @@ def test_the_check_runs_without_the_key_and_the_configured_secrets(project, monk
 
 @pytest.mark.slow
 def test_a_hanging_check_is_killed_at_its_timeout_whole_process_group(project, tmp_path):
-    pid_file = tmp_path / "check.pid"
+    pid_file = project / "check.pgid"  # inside the repository: the sandboxed check has a private /tmp
     with StandIn(responder=lambda body: call("finish", summary="done")) as server:
-        proc, result = fix(project, server, "--check", f"echo $$ > {pid_file}; sleep 60; true",
+        proc, result = fix(project, server, "--check", f"ps -o pgid= -p $$ > {pid_file}; sleep 60; true",
                            "--check-timeout", "1", "--max-attempts", "1")
         prompt = server.requests[0]["messages"][1]["content"]
     assert proc.returncode == 4, proc.stderr

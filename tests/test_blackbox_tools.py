@@ -295,6 +295,8 @@ def test_commands_cannot_hang_leak_the_key_or_outlive_the_run(world):
 
 
 def test_hooks_planted_by_a_command_never_see_the_key_and_user_changes_stay_uncommitted(world):
+    """Without the sandbox (which keeps .git read-only to commands) a command can plant hooks: they still never
+    get the key, and the user's changes stay out of the agent's commit."""
     spy = world.outside / "spy"
     hook = f"#!/bin/sh\nenv >> {spy}/$(basename $0).env\n"
     plant = (f"import os, pathlib\nos.makedirs({str(spy)!r})\n"
@@ -304,7 +306,7 @@ def test_hooks_planted_by_a_command_never_see_the_key_and_user_changes_stay_unco
                    ("bash", {"command": "python3 plant.py; rm plant.py"})),
              calls(("write_file", {"path": "agent.txt", "content": "the agent's file\n"}),
                    ("git_commit", {"message": "agent commit"}))]
-    run = run_agent(world, turns)
+    run = run_agent(world, turns, "--sandbox", "off")
     assert (run.code, run.result["stop_reason"]) == (0, "finished"), run.stderr
     leaked = {p.name: p.read_text() for p in spy.iterdir()}
     assert "pre-commit.env" in leaked  # the hooks did run

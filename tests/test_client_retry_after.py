@@ -9,8 +9,8 @@ from email.utils import formatdate
 
 import pytest
 from glm_agent import GLMClient
-from glm_agent.glm import errors as e
 from glm_agent.config.settings import Config
+from glm_agent.glm import errors as e
 from glm_agent.testing import Fault, Reply, StandIn
 
 KEY = "sk-test-retry-after"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from glm_agent.config.settings import Config
 from glm_agent.config.sections import SectionError
+from glm_agent.config.settings import Config
 from glm_agent.core.compaction import SUMMARY_MARKER, is_summary_request
 from glm_agent.core.loop import Agent
 from glm_agent.core.turn import Usage

@@ -35,13 +35,13 @@ def test_user_file_honours_xdg_config_home(tmp_path, monkeypatch):
 
 
 def test_each_layer_overrides_the_one_below(tmp_path):
-    write(user_config_path(), "[limits]\nmax_steps = 1\nmax_cost_usd = 1.0\n[model]\nname = 'u'\ntemperature = 0.1\n")
+    write(user_config_path(), "[limits]\nmax_steps = 3\nmax_cost_usd = 1.0\n[model]\nname = 'u'\ntemperature = 0.1\n")
     repo = tmp_path / "repo"
     write(repo / ".glm-agent.toml", "[limits]\nmax_steps = 2\n[model]\nname = 'r'\ntemperature = 0.2\n")
     extra = write(tmp_path / "extra.toml", "[model]\nname = 'f'\ntemperature = 0.3\n")
     config = load_config(repo, ["model.temperature=0.4", "model.name=c"], extra, {"model.name": "flag", "limits.timeout": None})
     assert config.limits.max_cost_usd == 1.0      # user
-    assert config.limits.max_steps == 2           # repo beats user
+    assert config.limits.max_steps == 2           # repo beats user (a tighter budget)
     assert config.model.temperature == 0.4       # -c beats --config
     assert config.model.name == "flag"            # flags beat -c
     assert config.limits.timeout is None          # a None flag means "not given"
@@ -108,9 +108,9 @@ def test_price_table_reaches_the_client(tmp_path, monkeypatch):
     from glm_agent.jobs.run import build_client
 
     monkeypatch.setenv("ZAI_API_KEY", "test-key-123456")
-    write(tmp_path / ".glm-agent.toml", '[model]\ndialect = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
-                                        '[model.prices."glm-4.6"]\ninput = 0.0\ncached_input = 0.0\noutput = 0.0\n')
-    config = load_config(tmp_path, flags={"model.base_url": "http://127.0.0.1:9/v1"})
+    write(user_config_path(), '[model]\ndialect = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
+                              '[model.prices."glm-4.6"]\ninput = 0.0\ncached_input = 0.0\noutput = 0.0\n')
+    config = load_config(tmp_path)
     assert config.model.prices == {"glm-4.6": {"input": 0.0, "cached_input": 0.0, "output": 0.0}}
     with build_client(config) as client:
         assert client.prices == config.model.prices
@@ -128,7 +128,7 @@ def test_a_repository_cannot_send_the_key_to_a_server_of_its_choosing(tmp_path):
 def test_a_repository_base_url_is_used_once_the_user_gives_the_same_one(tmp_path, how):
     url = "http://gpu-box:8000/v1"
     repo = tmp_path / "repo"
-    write(repo / "pyproject.toml", f"[tool.glm-agent.model]\nbase_url = '{url}'\ndialect = 'openai'\n")
+    write(repo / "pyproject.toml", f"[tool.glm-agent.model]\nbase_url = '{url}'\nname = 'glm-4.5'\n")
     overrides, flags = [], {}
     if how == "flag":
         flags = {"model.base_url": url}
@@ -137,7 +137,7 @@ def test_a_repository_base_url_is_used_once_the_user_gives_the_same_one(tmp_path
     else:
         write(user_config_path(), f"[model]\nbase_url = '{url}'\n")
     config = load_config(repo, overrides, None, flags)
-    assert config.model.base_url == url and config.model.dialect == "openai"
+    assert config.model.base_url == url and config.model.name == "glm-4.5"
 
 
 def test_a_repository_base_url_overridden_by_the_user_is_harmless(tmp_path):
@@ -213,8 +213,8 @@ def test_replace_validates_again_and_sections_are_frozen():
 
 
 def test_to_dict_round_trips_through_from_dict(tmp_path):
-    write(tmp_path / ".glm-agent.toml", '[model.prices."glm-4.6"]\ninput = 1\ncached_input = 0.5\noutput = 2\n'
-                                        "[tools]\nprotected = ['a']\n")
+    write(user_config_path(), '[model.prices."glm-4.6"]\ninput = 1\ncached_input = 0.5\noutput = 2\n')
+    write(tmp_path / ".glm-agent.toml", "[tools]\nprotected = ['a']\n")
     config = load_config(tmp_path)
     assert Config.from_dict(config.to_dict()) == config
     with pytest.raises(SectionError, match="must be a table"):

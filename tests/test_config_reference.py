@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Optional, get_type_hints
 
 from glm_agent.config import reference

@@ -7,7 +7,7 @@ import pytest
 from glm_agent.config.settings import Config
 from glm_agent.core.loop import Agent
 from glm_agent.core.turn import Usage
-from glm_agent.glm.errors import ContextTooLongError, QuotaError
+from glm_agent.glm.errors import QuotaError
 from glm_agent.testing.models import (
     FunctionModel,
     ScriptedModel,

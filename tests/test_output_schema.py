@@ -9,7 +9,17 @@ import pytest
 from glm_agent.config.settings import Config
 from glm_agent.jobs.output_schema import OutputSchemaError, load_output_schema
 from glm_agent.testing import StandIn
-from helpers import CHECK, DOCS, buggy_project, call, cli, doc_example, finish, run_script, tool_results
+from helpers import (
+    CHECK,
+    DOCS,
+    buggy_project,
+    call,
+    cli,
+    doc_example,
+    finish,
+    run_script,
+    tool_results,
+)
 
 GOOD = {"verdict": "fixed", "files": ["hello.txt"], "risk": "low"}
 

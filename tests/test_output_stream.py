@@ -12,6 +12,7 @@ import pytest
 from glm_agent.testing import Reply, StandIn
 from helpers import CHECK, FAKE_KEY, buggy_project, call, cli, doc_example, finish
 
+
 def script():
     return [Reply(content="Writing it.", reasoning="A one-line file.",
                   tool_calls=[("write_file", {"path": "hello.txt", "content": "hi\n"})]),

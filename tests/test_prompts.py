@@ -5,7 +5,7 @@ import jinja2
 import pytest
 from glm_agent.prompts import TEMPLATE_DIR, render
 
-FACTS = {"root": "/r", "workdir": ".", "branch": "main", "files": ["a.py", "tests"], "dirty": False}
+FACTS = {"root": "/r", "workdir": ".", "branch": "main", "files": ["a.py", "tests"], "dirty": False, "sandbox": None}
 
 
 def test_missing_variable_raises_instead_of_rendering_empty():

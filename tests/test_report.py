@@ -148,7 +148,8 @@ def test_plan_updates_and_compactions_show_where_they_happened(repo):
 def test_the_sandbox_mode_is_in_the_header_when_recorded(repo, sandbox, shown):
     result, _, _ = run_script(repo, [finish()])
     path = Path(result.run_dir) / "result.json"
-    assert "sandbox" not in write_report(Path(result.run_dir)).read_text()
+    recorded = json.loads(path.read_text())["sandbox"]["mode"]  # every run records its sandbox mode
+    assert f"<tr><th>sandbox</th><td>{recorded}" in write_report(Path(result.run_dir)).read_text()
     path.write_text(json.dumps({**json.loads(path.read_text()), "sandbox": sandbox}))
     assert f"<tr><th>sandbox</th><td>{shown}</td></tr>" in write_report(Path(result.run_dir)).read_text()
 

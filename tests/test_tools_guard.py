@@ -101,6 +101,14 @@ HIDDEN = [
     "diff <(git reset --hard) x",
     "cat <<EOF\ndon't stop\nEOF\ngit reset --hard",
     "bash <<'EOF'\ngit clean -fd\nEOF",
+    # issue 13: long options abbreviated as git accepts them, shells fed on stdin, multi-call binaries
+    "git reset --har", "git reset --h HEAD", "git checkout --fo main", "git switch --disc main",
+    "git clean --dry-run --no-dry-run -f", "git push --force-w origin main", "git push --del origin main",
+    "git gc --pru=now", "git branch --del --forc main", "git restore --wor README.md",
+    "echo 'git reset --hard' | bash", "echo git clean -fdx | sh", "bash <<< 'git reset --hard'",
+    "bash<<<\"rm -rf .\"", "printf 'git reset --hard\\n' | sh", "printf '%s\\n' 'git clean -fdx' | bash -s",
+    "echo -e 'ls\\ngit stash clear' | dash", "busybox rm -rf .", "toybox rm -rf .git", "/bin/busybox sh -c 'rm -rf .'",
+    "busybox timeout 5 git reset --hard",
 ]
 
 ALLOWED = [
@@ -141,6 +149,9 @@ ALLOWED = [
     "find . -name '*.pyc' -delete",
     "find . -name '*.pyc' -exec rm -f {} +",
     "cat > notes.md <<'EOF'\nit's fine to mention rm in prose\nEOF\necho written",
+    "git reset --so HEAD~1", "git restore --stag README.md", "git clean --dry -f", "git push --verb origin main",
+    "echo 'ls -la' | bash", "bash <<< 'make test'", "grep x <<< 'rm -rf .'", "printf 'rm -rf .' | cat",
+    "busybox ls -la", "busybox rm -rf build",
 ]
 
 

@@ -25,6 +25,7 @@ from glm_agent.tools.files.state import FileState
 from glm_agent.tools.finish import FinishGate, FinishTool, with_result_schema
 from glm_agent.tools.gittools import GitTools
 from glm_agent.tools.shell.bash import Shell
+from glm_agent.tools.shell.sandbox import OFF, Sandbox
 from glm_agent.tools.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -181,17 +182,18 @@ def _short(value) -> str:
 
 
 def build_toolset(root: Path, settings: ToolSettings | None = None, *, finish_gate: FinishGate | None = None,
-                  user_changes: list[str] | None = None, output_schema: dict | None = None) -> Toolset:
+                  user_changes: list[str] | None = None, output_schema: dict | None = None,
+                  sandbox: Sandbox = OFF) -> Toolset:
     """The toolset for one run on `root`; `finish_gate(summary)` returning a string refuses finish with that text;
     `output_schema` (a checked JSON Schema) makes finish take a `result` that must validate against it.
 
     `user_changes`: the repo-relative paths already uncommitted when the run began, when the caller knows them
-    (the git guard does); None makes the git tools ask git."""
+    (the git guard does); None makes the git tools ask git. `sandbox`: where the bash tool's commands run."""
     settings = settings or ToolSettings()
     workspace = Workspace(Path(root), settings)
     history = FileState()
     reader, editor = Reader(workspace, history), Editor(workspace, history)
-    search, shell, gits = Search(workspace), Shell(workspace), GitTools(workspace, history, user_changes)
+    search, shell, gits = Search(workspace), Shell(workspace, sandbox), GitTools(workspace, history, user_changes)
     runs = {
         "read_file": reader.read_file,
         "write_file": editor.write_file,

@@ -76,6 +76,7 @@ class HumanDisplay:
             f"cost: ${result.cost_usd:.4f}",
             f"files changed: {files or 'none'}",
             f"commit: {result.commit or 'none'}" + (f" on {result.branch}" if result.branch else ""),
+            _sandbox_line(result.sandbox),
         ]
         if result.files_changed and not result.commit:
             lines.append("the changes are left uncommitted in the working tree")
@@ -133,3 +134,10 @@ def _trim(text: str, prefix: str) -> str:
     if hidden > 0 or len(text) > RESULT_CHARS:
         shown.append(f"… ({hidden} more lines)" if hidden > 0 else "…")
     return "\n".join(prefix + line for line in shown)
+
+
+def _sandbox_line(sandbox: dict) -> str:
+    """`sandbox: bwrap (no network)`, or `sandbox: off (why)`."""
+    if sandbox.get("mode") == "bwrap":
+        return f"sandbox: bwrap ({'network allowed' if sandbox.get('network') else 'no network'})"
+    return f"sandbox: off ({_safe(sandbox.get('reason', ''))})"

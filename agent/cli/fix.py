@@ -7,7 +7,12 @@ import os
 import sys
 from pathlib import Path
 
-from glm_agent.cli.formats import make_display, output_format, output_schema, write_report
+from glm_agent.cli.formats import (
+    make_display,
+    output_format,
+    output_schema,
+    write_report,
+)
 from glm_agent.cli.options import add_common_options, config_from_args
 from glm_agent.cli.output import report
 from glm_agent.core.stops import EXIT_USAGE, LIMIT_REACHED, NOTHING_TO_FIX
@@ -61,7 +66,8 @@ def _print(outcome, args: argparse.Namespace, display) -> None:
     if fmt != "text":  # stdout holds only JSON: the result, or the stream ending with it
         report(result, fmt == "json", display)
     elif result.stop_reason == NOTHING_TO_FIX:
-        print(f"nothing to fix: `{args.check}` passes (exit 0 in {before.duration_s:.1f}s)")
+        print(f"nothing to fix: `{args.check}` passes (exit 0 in {before.duration_s:.1f}s, sandbox: "
+              f"{result.sandbox['mode']})")
     elif result.stop_reason == LIMIT_REACHED and not result.run_dir:  # the first check used up the time
         print(f"stop: {LIMIT_REACHED} ({result.error})\n{check_line(args.check, before, None, 0)}")
     else:

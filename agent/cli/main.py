@@ -11,7 +11,13 @@ import json
 import sys
 from pathlib import Path
 
-from glm_agent.cli.formats import add_output_options, make_display, output_format, output_schema, write_report
+from glm_agent.cli.formats import (
+    add_output_options,
+    make_display,
+    output_format,
+    output_schema,
+    write_report,
+)
 from glm_agent.cli.options import add_common_options, branch_from_args, config_from_args
 from glm_agent.cli.output import error_exit_code, report
 from glm_agent.core import signals

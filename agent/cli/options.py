@@ -11,6 +11,7 @@ FLAG_KEYS = {
     "model": "model.name", "base_url": "model.base_url", "dialect": "model.dialect", "endpoint": "model.endpoint",
     "thinking": "model.thinking", "stream": "model.stream", "max_steps": "limits.max_steps",
     "max_cost": "limits.max_cost_usd", "max_tokens": "limits.max_total_tokens", "timeout": "limits.timeout",
+    "sandbox": "sandbox.mode", "network": "sandbox.network",
 }
 
 
@@ -43,6 +44,14 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
                         help="set a config key, e.g. -c limits.max_steps=30 (repeatable)")
     parser.add_argument("--config", type=Path, metavar="FILE", help="extra config file (TOML), above the repo's own")
     add_output_options(parser)
+    parser.add_argument("--sandbox", choices=["auto", "bwrap", "off"],
+                        help="where the model's commands run: auto (bubblewrap when it starts, default), bwrap "
+                             "(required), off (with your full rights)")
+    parser.add_argument("--network", action="store_const", const=True, default=None,
+                        help="let sandboxed commands use the network (off by default)")
+    parser.add_argument("--trust-repo-config", action="store_true",
+                        help="let the repository's config file loosen limits and set protected keys (prices, "
+                             "endpoint, sandbox...): only for a repository you trust")
 
 
 def config_from_args(args: argparse.Namespace):
@@ -54,7 +63,8 @@ def config_from_args(args: argparse.Namespace):
         flags["git.commit"] = False
     if getattr(args, "no_branch", False):
         flags["git.branch"] = False
-    return load_config(args.repo.resolve(), args.overrides, args.config, flags)
+    return load_config(args.repo.resolve(), args.overrides, args.config, flags,
+                       trust_repo=getattr(args, "trust_repo_config", False))
 
 
 def branch_from_args(args: argparse.Namespace) -> str | None:

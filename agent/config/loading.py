@@ -1,6 +1,8 @@
-"""Loading the configuration once, at the edge: defaults < user file < repo file < --config < -c key=value < flags."""
+"""Loading the configuration once, at the edge: defaults < user file < repo file < --config < -c key=value < flags
+(the repo file held to what it may set: glm_agent.config.trust)."""
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from pathlib import Path
@@ -8,6 +10,7 @@ from typing import Any
 
 from glm_agent.config.sections import SectionError
 from glm_agent.config.settings import Config, ConfigError
+from glm_agent.config.trust import apply_repo_rules
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,37 +27,28 @@ def user_config_path() -> Path:
 
 
 def load_config(repo: Path | None = None, overrides: list[str] = (), config_file: Path | None = None,
-                flags: dict[str, Any] | None = None) -> Config:
-    """Merge every layer and validate it; any problem raises ConfigError naming its source."""
+                flags: dict[str, Any] | None = None, *, trust_repo: bool = False) -> Config:
+    """Merge every layer and validate it; any problem raises ConfigError naming its source. The repository's
+    own file is held to glm_agent.config.trust.REPO_RULES unless `trust_repo` (--trust-repo-config)."""
     user = (str(user_config_path()), _read_toml(user_config_path(), missing_ok=True))
     repo_layer = _repo_layer(Path(repo)) if repo is not None else ("repo", {})
-    trusted = [user]
+    above = []  # the user's layers above the repository's
     if config_file is not None:
-        trusted.append((str(config_file), _read_toml(Path(config_file), missing_ok=False)))
-    trusted.append(("-c", _dotted({key: value for key, value in map(_parse_override, overrides)}, "-c")))
-    trusted.append(("command-line flags", _dotted({k: v for k, v in (flags or {}).items() if v is not None}, "flag")))
+        above.append((str(config_file), _read_toml(Path(config_file), missing_ok=False)))
+    above.append(("-c", _dotted({key: value for key, value in map(_parse_override, overrides)}, "-c")))
+    above.append(("command-line flags", _dotted({k: v for k, v in (flags or {}).items() if v is not None}, "flag")))
     merged: dict = {}
-    for source, data in [user, repo_layer, *trusted[1:]]:
+    trusted: dict = {}
+    for source, data in [user, repo_layer, *above]:
         _reject_secrets(data, source)
         _validate(data, source)
-        _deep_merge(merged, data)
+        _deep_merge(merged, copy.deepcopy(data))  # copies: the two merges must not share nested tables
+        if data is not repo_layer[1]:
+            _deep_merge(trusted, copy.deepcopy(data))
     config = _validate(merged, "merged configuration")
-    _refuse_untrusted_base_url(repo_layer, trusted, config)
-    return config
-
-
-def _refuse_untrusted_base_url(repo_layer: tuple[str, dict], trusted: list[tuple[str, dict]], config: Config) -> None:
-    """A cloned repository (or an earlier run's model) must not choose the server that receives the user's key:
-    a base URL from the repository's file is used only when the user also gave it (user file, --config, -c, flag)."""
-    source, data = repo_layer
-    url = data.get("model", {}).get("base_url")
-    if url is None or config.model.base_url != url:
-        return
-    if any(layer.get("model", {}).get("base_url") == url for _, layer in trusted):
-        return
-    raise ConfigError(f"{source}: model.base_url = {url!r} comes from the repository, and a repository may not "
-                      f"choose where your API key is sent. To trust it, pass --base-url {url} or set "
-                      f"model.base_url in {user_config_path()}")
+    if trust_repo or not repo_layer[1]:
+        return config
+    return apply_repo_rules(*repo_layer, config, _validate(trusted, "your configuration"), str(user_config_path()))
 
 
 def _repo_layer(repo: Path) -> tuple[str, dict]:

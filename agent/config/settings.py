@@ -10,6 +10,7 @@ from typing import Literal, Optional
 from glm_agent.config.sections import Section, SectionError
 from glm_agent.core.stops import UserError
 from glm_agent.tools.base import ToolSettings
+from glm_agent.tools.shell.sandbox import SandboxSettings
 
 
 class ConfigError(UserError):
@@ -130,6 +131,11 @@ class ToolOptions(Section, ToolSettings):
 
 
 @dataclass(frozen=True)
+class SandboxOptions(Section, SandboxSettings):
+    """The commands' sandbox (tools.shell.sandbox.SandboxSettings), validated like every section."""
+
+
+@dataclass(frozen=True)
 class Config(Section):
     """Everything a run needs besides the task and the secrets."""
 
@@ -144,3 +150,6 @@ class Config(Section):
     git: GitSettings = field(default_factory=GitSettings, metadata={"doc": "The work branch and the final commit."})
     tools: ToolOptions = field(default_factory=ToolOptions, metadata={
         "doc": "The tools: command timeouts, output size, commit identity, protected files, hidden variables."})
+    sandbox: SandboxOptions = field(default_factory=SandboxOptions, metadata={
+        "doc": "Where the model's commands run: bubblewrap (read-only system, .git read-only, no network, "
+               "credentials hidden) or unsandboxed; see [safety.md](safety.md)."})

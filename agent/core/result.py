@@ -25,6 +25,7 @@ class RunResult:
     limit: Optional[str] = None
     structured_output: Any = None  # the finish `result` that matched the run's output schema (--output-schema)
     extra: dict[str, Any] = field(default_factory=dict)
+    sandbox: dict[str, Any] = field(default_factory=lambda: {"mode": "off", "reason": "no command ran"})
 
     def to_dict(self, *only: str) -> dict[str, Any]:
         """Plain JSON-able data (what result.json holds), or only the named fields; dataclasses.replace copies."""

@@ -15,6 +15,7 @@ from typing import Sequence
 
 from glm_agent.tools.base import SECRET_ENV
 from glm_agent.tools.shell.procs import kill_group
+from glm_agent.tools.shell.sandbox import Sandbox
 
 OUTPUT_TAIL = 8000
 CANNOT_RUN = (126, 127)  # the shell's "cannot execute" and "command not found"
@@ -38,14 +39,17 @@ class CheckRun:
         return {"exit_code": self.exit_code, "duration_s": self.duration_s, "timed_out": self.timed_out}
 
 
-def run_check(command: str, cwd: Path, timeout: float, hidden: Sequence[str] = SECRET_ENV) -> CheckRun:
-    """Run the check in its own process group (all of it killed on timeout), without the `hidden` variables
-    (the API keys, plus tools.extra_env_remove) in its environment."""
+def run_check(command: str, cwd: Path, timeout: float, hidden: Sequence[str] = SECRET_ENV, *,
+              sandbox: Sandbox) -> CheckRun:
+    """Run the check inside the job's `sandbox` (it runs the repository's code) in its own process group (all
+    of it killed on timeout), without the `hidden` variables (the API keys, plus tools.extra_env_remove) in its
+    environment."""
     env = {k: v for k, v in os.environ.items() if k not in hidden}
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # the check's __pycache__ would end up in the fix commit
     started = time.monotonic()
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(sandbox.wrap(["/bin/sh", "-c", command], Path(cwd).resolve()), cwd=cwd, env=env,
+                                stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         timed_out = False
         try:
@@ -56,6 +60,8 @@ def run_check(command: str, cwd: Path, timeout: float, hidden: Sequence[str] = S
             kill_group(proc.pid)
             proc.wait()
         text = _tail(out)
+    if proc.returncode != 0 and sandbox.hint(text):
+        text = f"{text}\n{sandbox.hint(text)}"
     return CheckRun(command, proc.returncode, round(time.monotonic() - started, 2), text, timed_out)
 
 
@@ -79,9 +85,10 @@ class FixGate:
     after `max_attempts` refusals."""
 
     def __init__(self, command: str, repo: Path, timeout: float, max_attempts: int, *, protected: list[str],
-                 run_id: str, end: float, hidden: Sequence[str] = SECRET_ENV):
+                 run_id: str, end: float, hidden: Sequence[str] = SECRET_ENV, sandbox: Sandbox):
         self.command, self.repo, self.timeout, self.max_attempts = command, repo, timeout, max_attempts
         self.protected, self.run_id, self.end, self.hidden = protected, run_id, end, hidden
+        self.sandbox = sandbox
         self.attempts = 0
         self.last: CheckRun | None = None
 
@@ -92,7 +99,8 @@ class FixGate:
         self.attempts += 1
         touched = self.protected_changes()
         if not touched:
-            self.last = run_check(self.command, self.repo, time_left(self.timeout, self.end), self.hidden)
+            self.last = run_check(self.command, self.repo, time_left(self.timeout, self.end), self.hidden,
+                                  sandbox=self.sandbox)
             if self.last.passed:
                 return None
         if self.attempts >= self.max_attempts:  # nothing is committed: only finished runs commit

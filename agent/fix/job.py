@@ -83,31 +83,34 @@ def run_fix(job: FixJob, *, display: Any = None, model: Any = None) -> FixOutcom
 def _fix(job: FixJob, client: Any, display: Any) -> FixOutcome:
     from glm_agent.jobs.records import new_run_id
     from glm_agent.jobs.run import Job, run_job
+    from glm_agent.jobs.sandboxing import job_sandbox
 
     config, repo = job.config, job.repo
     end = time.monotonic() + config.limits.timeout  # always set by run_fix
     hidden = config.tools.hidden_env
-    before = run_check(job.check, repo, time_left(job.check_timeout, end), hidden)
+    sandbox = job_sandbox(config, repo)  # the check runs the repository's code: sandboxed like the bash tool
+    before = run_check(job.check, repo, time_left(job.check_timeout, end), hidden, sandbox=sandbox)
     if before.passed:
         result = RunResult(stop_reason=NOTHING_TO_FIX, summary=f"nothing to fix: `{job.check}` passes",
-                           extra=_extra(before, before, 0, []))
+                           extra=_extra(before, before, 0, []), sandbox=sandbox.as_dict())
         return FixOutcome(result, before, before, 0)
     if before.exit_code in CANNOT_RUN:
         raise UsageError(f"the check command cannot be run (exit {before.exit_code}): {before.output[-500:]}")
     left = end - time.monotonic()
     if left < 1.0:  # the first check used up the job's time limit: stop before asking GLM anything
         result = RunResult(stop_reason=LIMIT_REACHED, limit="timeout", extra=_extra(before, None, 0, []),
+                           sandbox=sandbox.as_dict(),
                            error=f"the check used up the time limit ({config.limits.timeout:g}s) before GLM was asked")
         return FixOutcome(result, before, None, 0, exit_code=EXIT_CHECK_FAILING)
     config = replace(config, limits=replace(config.limits, timeout=left))  # what the first check left of the job
     protected = ([] if job.allow_test_edits else DEFAULT_PROTECTED) + list(job.protect)
     run_id = new_run_id(f"fix {_short(job.check)}")
     gate = FixGate(job.check, repo, job.check_timeout, job.max_attempts, protected=protected, run_id=run_id, end=end,
-                   hidden=hidden)
+                   hidden=hidden, sandbox=sandbox)
     run = Job(job.task or f"Make the failing check pass: {job.check}", repo, config, template="fix_task.j2",
               template_vars={"check": vars(before), "protected": protected, "max_attempts": job.max_attempts},
               finish_gate=gate, protected=protected, branch=_branch(job, config), run_id=run_id,
-              output_schema=job.output_schema)
+              output_schema=job.output_schema, sandbox=sandbox)
     result = run_job(run, display=display, model=client)
     after = _check_after(result, gate, job, end)
     result = replace(result, extra={**result.extra,
@@ -128,7 +131,8 @@ def _check_after(result: RunResult, gate: FixGate, job: FixJob, end: float) -> C
     if result.stop_reason == FINISHED or (result.stop_reason == CHECK_FAILED and gate.last is not None):
         return gate.last
     left = time_left(job.check_timeout, end)
-    return run_check(job.check, job.repo, left, gate.hidden) if left > 0 else None  # None: not confirmed, exit 4
+    # None: not confirmed, exit 4
+    return run_check(job.check, job.repo, left, gate.hidden, sandbox=gate.sandbox) if left > 0 else None
 
 
 def _extra(before: CheckRun, after: CheckRun | None, attempts: int, test_files: list[str]) -> dict:

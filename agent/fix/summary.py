@@ -28,7 +28,9 @@ def markdown(result: RunResult, before: CheckRun, after: CheckRun | None, diffst
              f"| before | {before.exit_code}{' (timed out)' if before.timed_out else ''} | {before.duration_s:.1f}s |"]
     if after is not None:
         lines.append(f"| after | {after.exit_code}{' (timed out)' if after.timed_out else ''} | {after.duration_s:.1f}s |")
-    lines.append("")
+    sandbox = result.sandbox
+    lines += ["", f"Sandbox of the check and the commands: `{sandbox.get('mode')}` ({sandbox.get('reason')})"
+                  + ("" if sandbox.get("mode") != "bwrap" or sandbox.get("network") else ", no network"), ""]
     if result.stop_reason != NOTHING_TO_FIX:
         usage = result.usage or {}
         lines += [f"Stop reason: `{result.stop_reason}`; finish attempts checked: {extra.get('attempts', 0)}; "

@@ -85,7 +85,9 @@ class Git:
     def temp_index(self, copy_user_index: bool) -> Iterator[dict]:
         """An env selecting a throwaway index file (a copy of the user's, or empty)."""
         folder, user_index = self.paths("glm-agent", "index")
-        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.parent.is_dir():  # .git deleted while the run lasted: never make a stub of it
+            raise GitSafetyError(f"the git directory {folder.parent} is gone")
+        folder.mkdir(exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="index-", dir=folder)
         os.close(fd)
         os.unlink(name)

@@ -6,9 +6,11 @@ from pathlib import Path
 from glm_agent.tools.workspace import KEPT_DIRS
 
 
-def task_facts(root: Path, workdir: Path, branch: str | None, dirty: bool) -> dict:
-    """The facts the task template shows: root, working folder, branch, whether the tree was dirty, top-level files."""
+def task_facts(root: Path, workdir: Path, branch: str | None, dirty: bool, sandbox: dict | None = None) -> dict:
+    """The facts the task template shows: root, working folder, branch, whether the tree was dirty, the sandbox
+    (when on), top-level files."""
     return {"root": str(root), "workdir": relative(workdir, root), "branch": branch, "dirty": dirty,
+            "sandbox": sandbox,
             "files": sorted(p.name for p in root.iterdir() if p.name not in KEPT_DIRS)[:60]}
 
 

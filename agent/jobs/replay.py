@@ -20,6 +20,7 @@ def replay(run_dir: Path, repo: Path | None = None) -> dict:
     """Replay into `repo`, or into a fresh clone at the run's recorded starting state when None."""
     from glm_agent.config.settings import Config
     from glm_agent.core.loop import Agent
+    from glm_agent.jobs.sandboxing import job_sandbox
     from glm_agent.testing.models import ScriptExhausted
     from glm_agent.tools import build_toolset
 
@@ -36,8 +37,9 @@ def replay(run_dir: Path, repo: Path | None = None) -> dict:
         target = Path(repo).resolve() if repo else _clone_start(start, Path(tmp) / "repo")
         replayed: list[dict] = []
         collect = lambda event: replayed.append(event) if event["type"] == "tool_result" else None  # noqa: E731
-        agent = Agent(_RecordedModel(events), build_toolset(target), Config.from_dict(start["config"]),
-                      on_event=collect)
+        config = Config.from_dict(start["config"])
+        sandbox = job_sandbox(config, target)  # the recorded commands run again: sandboxed as the run was
+        agent = Agent(_RecordedModel(events), build_toolset(target, sandbox=sandbox), config, on_event=collect)
         try:
             stop = agent.run(start["task"]).stop_reason
         except ScriptExhausted:

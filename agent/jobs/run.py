@@ -15,6 +15,8 @@ from glm_agent.jobs.branches import AUTO_BRANCH, work_branch
 from glm_agent.jobs.context import agents_md, task_facts
 from glm_agent.jobs.model import build_client
 from glm_agent.jobs.records import RUNS_DIR, Recorder, new_run_id, secret_values
+from glm_agent.jobs.sandboxing import copy_when_unsandboxed, job_sandbox
+from glm_agent.tools.shell.sandbox import Sandbox
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Job:
     branch: Optional[str] = AUTO_BRANCH
     run_id: Optional[str] = None
     output_schema: Optional[dict] = None  # a checked JSON Schema (jobs.output_schema): finish must carry a `result`
+    sandbox: Optional[Sandbox] = None  # None: decided from config.sandbox when the job starts
 
 
 def run_job(job: Job, *, display: Any = None, model: Any = None) -> RunResult:
@@ -69,6 +72,8 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
 
     repo = Path(job.repo).resolve()
     run_id = job.run_id or new_run_id(job.task)
+    if job.sandbox is None:  # before anything changes: --sandbox bwrap without bubblewrap stops here
+        job = replace(job, sandbox=job_sandbox(job.config, repo))
     guard = recorder = result = None
     try:
         with signals.held() as stopped:  # a Ctrl-C now stops the run right after the start is recorded
@@ -80,11 +85,12 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
                 _load_first_request_code()
             finally:
                 guard = beginning.result()
+            copy = copy_when_unsandboxed(job.sandbox, job.config, guard)
             secrets = secret_values(job.config.tools.hidden_env)  # the key names and the configured extra ones
             recorder = events.recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
             events({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
-                      "head": guard.note.get("orig_head"), "branch": guard.branch,
-                      "config": job.config.to_dict()})
+                    "head": guard.note.get("orig_head"), "branch": guard.branch, "config": job.config.to_dict(),
+                    "sandbox": job.sandbox.as_dict(), "outside_copy": copy})
         # a signal held above, or one arriving while the handlers are put back, lands here: inside the try
         if stopped:
             raise KeyboardInterrupt
@@ -93,7 +99,7 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
     except KeyboardInterrupt:  # before the loop took over (the loop records its own interruptions)
         if recorder is None:
             raise
-        result = RunResult(stop_reason=INTERRUPTED, error=INTERRUPTED_BY_USER)
+        result = RunResult(stop_reason=INTERRUPTED, error=INTERRUPTED_BY_USER, sandbox=job.sandbox.as_dict())
         events({"type": "stop", **result.to_dict("stop_reason", "error", "steps")})
     finally:
         if recorder is not None:
@@ -121,8 +127,8 @@ def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | N
     config = job.config
     settings = replace(config.tools, protected=[*config.tools.protected, *job.protected])
     toolset = build_toolset(root, settings, finish_gate=job.finish_gate, user_changes=user_changes,
-                            output_schema=job.output_schema)
-    facts = task_facts(root, workdir, branch, bool(user_changes))
+                            output_schema=job.output_schema, sandbox=job.sandbox)
+    facts = task_facts(root, workdir, branch, bool(user_changes), job.sandbox.as_dict() if job.sandbox.active else None)
     prompt = render(job.template, task=job.task, facts=facts,
                     agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes), **job.template_vars)
     display = events.display
@@ -150,7 +156,7 @@ def _finish(job: Job, guard, recorder: Recorder, result: RunResult | None) -> Ru
     commit = job.config.git.commit and (finished or job.config.git.commit_on_stop)
     message = result.summary if finished and result.summary.strip() else (
         f"glm-agent: {job.task}\n\nStopped: {result.stop_reason}")
-    update: dict = {"run_dir": str(recorder.run_dir)}
+    update: dict = {"run_dir": str(recorder.run_dir), "sandbox": job.sandbox.as_dict()}
     try:
         outcome = guard.end(message, commit=commit)
         update.update(commit=outcome.commit, branch=outcome.branch,

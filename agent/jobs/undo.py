@@ -9,6 +9,7 @@ import json
 import time
 from pathlib import Path
 
+from glm_agent.git.outside import find_copy, refs_gone, restore_copy
 from glm_agent.git.repo import Git, GitSafetyError, open_repo, read_note, write_note
 
 
@@ -17,7 +18,25 @@ class UndoError(GitSafetyError):
 
 
 def undo(repo: Path, run_id: str | None = None) -> str:
-    """Undo one run (default: the latest one not yet undone in this working tree); returns a report."""
+    """Undo one run (default: the latest one not yet undone in this working tree); returns a report. When the
+    run's snapshot refs are gone (a command deleted them, or all of .git), the copy kept outside the repository
+    for an unsandboxed run puts the user's uncommitted work back (glm_agent.git.outside)."""
+    copy = find_copy(Path(repo).resolve(), run_id)
+    if copy is not None and refs_gone(Path(copy["worktree_path"]), copy["run_id"]) and \
+            (run_id is not None or not _later_run(Path(repo), copy["started_at"])):
+        return restore_copy(copy)
+    return _undo_from_refs(repo, run_id)
+
+
+def _later_run(repo: Path, since: float) -> bool:
+    """Whether a run not yet undone started in this working tree after `since` (it is the one to undo)."""
+    try:
+        return _latest_note(open_repo(repo))["started_at"] > since
+    except GitSafetyError:
+        return False
+
+
+def _undo_from_refs(repo: Path, run_id: str | None) -> str:
     try:
         git = open_repo(repo)
         note = read_note(git, run_id) if run_id else _latest_note(git)

@@ -19,7 +19,8 @@ from glm_agent.tools.guard.syntax import SUBST, extract_substitutions, segments
 from glm_agent.tools.workspace import KEPT_DIRS
 
 _ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_SHELLS = {"bash", "sh", "zsh", "dash", "ksh"}
+_SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "yash"}
+_MULTICALL = {"busybox", "toybox"}  # `busybox rm -rf .` is the applet `rm -rf .`
 _KEYWORDS = {"{", "}", "!", "if", "then", "else", "elif", "do", "while", "until", "time", "exec", "builtin"}
 # wrapper -> its options that take a separate value
 _WRAPPERS = {
@@ -47,7 +48,8 @@ def _check_line(line: str, root: Path, cwd: Path | None, depth: int) -> str | No
         if refusal:
             return refusal
     writes: list[tuple[int, str]] = []
-    parts = segments(outer, writes)
+    feeds: dict[int, str | int] = {}
+    parts = segments(outer, writes, feeds)
     for index, words in enumerate([*parts, []]):
         for target in (target for at, target in writes if at == index):
             refusal = check_redirect(target, root, cwd)
@@ -56,25 +58,34 @@ def _check_line(line: str, root: Path, cwd: Path | None, depth: int) -> str | No
         if words[:1] in (["cd"], ["pushd"]):
             cwd = _cd(words[1:], cwd)
             continue
-        refusal = _check_words(words, root, cwd, depth, from_xargs=False)
+        feed = feeds.get(index)
+        stdin = _output_of(parts[feed], root, cwd) if isinstance(feed, int) else feed
+        refusal = _check_words(words, root, cwd, depth, from_xargs=False, stdin=stdin)
         if refusal:
             return refusal
     return None
 
 
-def _check_words(words: list[str], root: Path, cwd: Path | None, depth: int, from_xargs: bool) -> str | None:
+def _check_words(words: list[str], root: Path, cwd: Path | None, depth: int, from_xargs: bool,
+                 stdin: str | None = None) -> str | None:
+    """`stdin`: what the command reads on its standard input, when known (a here-string, echo or printf piped in)."""
     words = _unwrap(words)
     if not words:
         return None
     name = os.path.basename(words[0])
+    if name in _MULTICALL and len(words) > 1:
+        return _check_words(words[1:], root, cwd, depth, from_xargs, stdin)
     if name in _WRAPPERS:
         rest = _skip_options(words[1:], _WRAPPERS[name])
         rest = rest[1:] if name == "timeout" else rest  # its DURATION
-        return _check_words(rest, root, cwd, depth, name == "xargs" or from_xargs)
+        return _check_words(rest, root, cwd, depth, name == "xargs" or from_xargs, stdin)
     if name in _SHELLS:
         script = _shell_script(words[1:])
-        if script is None:  # `bash nuke.sh`: a script in the repository is read and checked
-            script = _script_file(next((w for w in words[1:] if not w.startswith("-")), ""), root, cwd)
+        operand = next((w for w in words[1:] if not w.startswith(("-", "+"))), "")
+        if script is None and operand and not any(w.startswith("-") and "s" in w[1:] for w in words[1:]):
+            script = _script_file(operand, root, cwd)  # `bash nuke.sh`: a script in the repository is read
+        elif script is None:  # `echo ... | bash`, `bash <<< ...`, `bash -s`: the script comes on stdin
+            script = stdin
         return None if script is None else _check_line(script, root, cwd, depth + 1)
     if "/" in words[0]:  # `./nuke.sh`: checked when it is a shell script in the repository
         script = _script_file(words[0], root, cwd) or "\0"
@@ -96,6 +107,27 @@ def _check_words(words: list[str], root: Path, cwd: Path | None, depth: int, fro
     if "$" in name or SUBST in name:  # `$(echo git) reset --hard`, `$G clean -f`: judged as if it were git or rm
         return check_git(words[1:], cwd, from_xargs) or check_rm(words[1:], root, cwd, from_xargs)
     return None
+
+
+def _output_of(words: list[str], root: Path, cwd: Path | None) -> str | None:
+    """What `echo`, `printf` or `cat FILE` writes, near enough to check it as a script piped into a shell."""
+    words = _unwrap(words)
+    name = os.path.basename(words[0]) if words else ""
+    if name == "echo":
+        args = words[1:]
+        while args and re.fullmatch(r"-[neE]+", args[0]):
+            args = args[1:]
+        return _unescape(" ".join(args))
+    if name == "printf" and len(words) > 1:
+        text, args = _unescape(words[1]), iter(words[2:])
+        return re.sub(r"%[sbd]", lambda _: next(args, ""), text) + " " + " ".join(args)
+    if name == "cat" and len(words) == 2:
+        return _script_file(words[1], root, cwd)
+    return None
+
+
+def _unescape(text: str) -> str:
+    return text.replace("\\n", "\n").replace("\\t", " ").replace("\\", "\\")
 
 
 def _unwrap(words: list[str]) -> list[str]:

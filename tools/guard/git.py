@@ -9,6 +9,31 @@ _GIT_VALUE_OPTS = {"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exe
 _XARGS_RISKY = {"reset", "checkout", "switch", "restore", "clean", "push", "stash", "branch", "update-ref", "reflog",
                 "gc", "rm", "read-tree", "checkout-index"}
 
+# the long options of the subcommands judged below: git takes any unique prefix of one (`reset --har`)
+_LONG = {sub: tuple(f"--{name}" for name in names.split()) for sub, names in {
+    "reset": "quiet mixed soft hard merge keep recurse-submodules patch intent-to-add pathspec-from-file "
+             "pathspec-file-nul refresh no-refresh",
+    "switch": "create force-create detach guess discard-changes force merge conflict quiet progress track no-track "
+              "orphan ignore-other-worktrees recurse-submodules",
+    "restore": "source patch worktree staged quiet progress ours theirs merge conflict ignore-unmerged "
+               "ignore-skip-worktree-bits recurse-submodules overlay no-overlay pathspec-from-file pathspec-file-nul",
+    "clean": "quiet dry-run force interactive exclude",
+    "push": "all branches prune mirror dry-run porcelain delete tags follow-tags signed atomic receive-pack exec "
+            "force-with-lease force-if-includes force repo set-upstream thin quiet verbose progress "
+            "recurse-submodules verify no-verify push-option ipv4 ipv6",
+    "branch": "delete create-reflog force move copy color list show-current verbose quiet track no-track "
+              "set-upstream-to unset-upstream edit-description contains no-contains merged no-merged column sort "
+              "points-at format ignore-case remotes all abbrev omit-empty",
+    "rm": "cached force dry-run quiet ignore-unmatch sparse pathspec-from-file pathspec-file-nul",
+    "read-tree": "reset prefix index-output trivial aggressive dry-run exclude-per-directory no-sparse-checkout "
+                 "empty recurse-submodules quiet",
+    "checkout-index": "all force quiet no-create index stdin temp stage prefix ignore-skip-worktree-bits",
+    "checkout": "quiet progress force ours theirs track no-track guess detach merge conflict patch orphan "
+                "ignore-skip-worktree-bits ignore-other-worktrees overwrite-ignore recurse-submodules overlay "
+                "no-overlay pathspec-from-file pathspec-file-nul",
+    "gc": "aggressive auto prune no-prune quiet force keep-largest-pack cruft",
+}.items()}
+
 _WHY = {
     "reset": "`git reset --hard` discards all uncommitted changes, including the user's own work. Revert your edits "
              "with undo_edit; `git reset --soft`/`--mixed` move HEAD but keep the files; `git stash` sets changes aside.",
@@ -55,12 +80,33 @@ def check_git(args: list[str], cwd: Path | None, from_xargs: bool) -> str | None
             words = expansion.split()
         words = words[1:] if words[:1] == ["git"] else words
         return check_git(words + rest, cwd, from_xargs)
-    kind, bad = _rule(sub, rest, cwd, from_xargs)
+    kind, bad = _rule(sub, _spelled_out(sub, rest), cwd, from_xargs)
     if from_xargs and not bad and sub in _XARGS_RISKY:
         kind, bad = "xargs", True
     if not bad:
         return None
     return f"Refused (not run): `git {' '.join(args[index:])}`. {_WHY[kind]}"
+
+
+def _spelled_out(sub: str, rest: list[str]) -> list[str]:
+    """`rest` with each abbreviated long option written in full, as git reads it (`--har` is `--hard`); one that
+    abbreviates several becomes all of them (git refuses it; judging every reading is the safe side), and a
+    `--no-X` drops an earlier `--X` (the last one counts)."""
+    known, out = _LONG.get(sub, ()), []
+    for index, word in enumerate(rest):
+        if word == "--":
+            return out + rest[index:]
+        name, eq, value = word.partition("=")
+        if not name.startswith("--") or name in known:
+            out.append(word)
+            continue
+        full = [option for option in known if option.startswith(name)]
+        if not full and name.startswith("--no-"):
+            negated = [option for option in known if option.startswith(f"--{name[5:]}")]
+            out = [w for w in out if w.partition("=")[0] not in negated]
+            continue
+        out += [option + eq + value for option in full] or [word]
+    return out
 
 
 def _rule(sub: str, rest: list[str], cwd: Path | None, from_xargs: bool) -> tuple[str, bool]:

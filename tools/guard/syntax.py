@@ -8,9 +8,11 @@ SUBST = "__glm_subst__"
 _OPERATOR = re.compile(r"[<>]+&?|&[<>]+|[;&|()]+")
 
 
-def segments(line: str, writes: list[tuple[int, str]] | None = None) -> list[list[str]]:
+def segments(line: str, writes: list[tuple[int, str]] | None = None,
+             stdin: dict[int, str | int] | None = None) -> list[list[str]]:
     """Words of each simple command, split at ; && || | & ( ) and with redirections removed; the files output
-    redirections write to are appended to `writes` as (segment index, target)."""
+    redirections write to are appended to `writes` as (segment index, target); what a segment reads on stdin
+    goes in `stdin`: a here-string's text, or the index of the segment piped into it."""
     try:
         lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
         lexer.whitespace_split = True
@@ -24,6 +26,8 @@ def segments(line: str, writes: list[tuple[int, str]] | None = None) -> list[lis
             duplicate = skip_next.endswith("&") and (token.isdigit() or token == "-")  # 2>&1, >&-
             if ">" in skip_next and not duplicate and writes is not None:
                 writes.append((len(segments), token))
+            if skip_next == "<<<" and stdin is not None:
+                stdin[len(segments)] = token
             skip_next = ""
             continue
         if not token or not set(token) <= set(";&|()<>"):
@@ -37,6 +41,8 @@ def segments(line: str, writes: list[tuple[int, str]] | None = None) -> list[lis
             elif words:
                 segments.append(words)
                 words = []
+                if part in ("|", "|&") and stdin is not None:
+                    stdin[len(segments)] = len(segments) - 1
     if words:
         segments.append(words)
     return segments
@@ -73,7 +79,11 @@ def extract_substitutions(line: str) -> tuple[str, list[str]]:
             out.append(SUBST if quote else f" {SUBST} ")
             index = end + 1
             continue
-        if quote is None and line.startswith("<<", index) and not line.startswith("<<<", index):
+        if quote is None and line.startswith("<<<", index):  # a here-string: a word, checked where it is read
+            out.append("<<<")
+            index += 3
+            continue
+        if quote is None and line.startswith("<<", index):
             delimiter, index = _heredoc_word(line, index + 2)
             heredocs.append(delimiter)
             out.append(" << _heredoc_ ")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from glm_agent.tools.base import ToolError, ToolResult
 from glm_agent.tools.guard.command import check_command
 from glm_agent.tools.shell.procs import MARKER, kill_group, kill_marked, new_marker
+from glm_agent.tools.shell.sandbox import OFF, Sandbox
 from glm_agent.tools.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -64,8 +65,8 @@ class Shell:
     """The bash tool bound to a workspace; `close()` (or garbage collection, or exit) kills what its commands left
     running in the background."""
 
-    def __init__(self, workspace: Workspace):
-        self.ws = workspace
+    def __init__(self, workspace: Workspace, sandbox: Sandbox = OFF):
+        self.ws, self.sandbox = workspace, sandbox
         self._marker = new_marker()
         self._next: list[subprocess.Popen] = []  # the bash started ahead for the next call, if any
         self.close = weakref.finalize(self, _close, self._marker, self._next)
@@ -105,7 +106,8 @@ class Shell:
             note = ("\n[background processes still held the output open after bash exited and were killed; to "
                     "keep a process running, redirect its output: cmd > file.log 2>&1 &]")
         status = f"[exit code {code}]" if code >= 0 else f"[killed by signal {-code}]"
-        return ToolResult(f"{capped}{output}{note}\n{status}", is_error=code != 0)
+        hint = f"\n{self.sandbox.hint(output)}" if code != 0 and self.sandbox.hint(output) else ""
+        return ToolResult(f"{capped}{output}{note}\n{status}{hint}", is_error=code != 0)
 
     def _started(self, command: str) -> subprocess.Popen:
         """A bash running `command`: the one started ahead when it is still waiting, else a new one."""
@@ -127,7 +129,7 @@ class Shell:
 
     def _spawn(self) -> subprocess.Popen:
         try:
-            return subprocess.Popen(["bash", "-c", ". /dev/stdin"], cwd=self.ws.root, env=self._env,
+            return subprocess.Popen(self.sandbox.wrap(["bash", "-c", ". /dev/stdin"]), cwd=self.ws.root, env=self._env,
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     start_new_session=True)
         except OSError as exc:
