@@ -40,6 +40,7 @@ def load_config(repo: Path | None = None, overrides: list[str] = (), config_file
         _deep_merge(merged, data)
     config = _validate(merged, "merged configuration")
     _refuse_untrusted_base_url(repo_layer, trusted, config)
+    _refuse_untrusted_commands(repo_layer, trusted)
     return config
 
 
@@ -55,6 +56,26 @@ def _refuse_untrusted_base_url(repo_layer: tuple[str, dict], trusted: list[tuple
     raise ConfigError(f"{source}: model.base_url = {url!r} comes from the repository, and a repository may not "
                       f"choose where your API key is sent. To trust it, pass --base-url {url} or set "
                       f"model.base_url in {user_config_path()}")
+
+
+def _refuse_untrusted_commands(repo_layer: tuple[str, dict], trusted: list[tuple[str, dict]]) -> None:
+    """A cloned repository must not start programs on the user's machine: an MCP server or a hook is a command, so
+    one from the repository's file is used only when the user also gave the same one (user file, --config, -c)."""
+    source, data = repo_layer
+    keys = [(f"mcp.servers.{name}", ("mcp", "servers", name)) for name in data.get("mcp", {}).get("servers", {})]
+    keys += [(f"hooks.{event}", ("hooks", event)) for event, hooks in data.get("hooks", {}).items() if hooks]
+    for key, path in keys:
+        if any(_lookup(layer, path) == _lookup(data, path) for _, layer in trusted):
+            continue
+        raise ConfigError(f"{source}: {key} comes from the repository, and a repository may not run commands on "
+                          f"your machine (an MCP server or a hook is a command). To trust it, copy it into "
+                          f"{user_config_path()} or a file you pass with --config")
+
+
+def _lookup(data: dict, path: tuple[str, ...]) -> Any:
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
 
 
 def _repo_layer(repo: Path) -> tuple[str, dict]:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
+from glm_agent.config.plugins import HooksSettings, McpSettings, PromptSettings
 from glm_agent.config.sections import Section
 from glm_agent.core.stops import UserError
 from glm_agent.tools.base import ToolSettings
@@ -118,3 +119,10 @@ class Config(Section):
     git: GitSettings = field(default_factory=GitSettings, metadata={"doc": "The work branch and the final commit."})
     tools: ToolOptions = field(default_factory=ToolOptions, metadata={
         "doc": "The tools: command timeouts, output size, commit identity, protected files, hidden variables."})
+    mcp: McpSettings = field(default_factory=McpSettings, metadata={
+        "doc": "MCP servers whose tools the model may call (docs/mcp.md). Not from a repository's own config."})
+    hooks: HooksSettings = field(default_factory=HooksSettings, metadata={
+        "doc": "Commands run before and after tool calls, at finish and before compaction (docs/hooks.md). Not "
+               "from a repository's own config."})
+    prompts: PromptSettings = field(default_factory=PromptSettings, metadata={
+        "doc": "Templates that replace the built-in prompts (docs/custom-tools.md)."})

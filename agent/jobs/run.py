@@ -1,6 +1,7 @@
 """One job end to end: the start snapshot, run records, toolset, client and loop, wired together and always closed."""
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,6 +33,8 @@ class Job:
     protected: list[str] = field(default_factory=list)
     branch: Optional[str] = AUTO_BRANCH
     run_id: Optional[str] = None
+    tools: list = field(default_factory=list)  # custom tools (glm_agent.tool), offered after the built-in ones
+    prompts: Optional[Path] = None  # a folder of .j2 files replacing built-in templates (default: config's)
 
 
 def run_job(job: Job, *, display: Any = None, model: Any = None) -> RunResult:
@@ -87,7 +90,7 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
     try:
         if stopped:
             raise KeyboardInterrupt
-        result = _run_agent(job, client, guard.git.root, repo, guard.branch, guard.user_changes, events)
+        result = _run_agent(job, client, guard.git.root, repo, guard.branch, guard.user_changes, events, run_id)
     except KeyboardInterrupt:  # before the loop took over (the loop records its own interruptions)
         result = RunResult(stop_reason=INTERRUPTED, error=INTERRUPTED_BY_USER)
         events({"type": "stop", **result.to_dict("stop_reason", "error", "steps")})
@@ -107,24 +110,24 @@ def _load_first_request_code() -> None:
 
 
 def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | None,
-               user_changes: list[str] | None, events: _Events) -> RunResult:
+               user_changes: list[str] | None, events: _Events, run_id: str) -> RunResult:
     """`user_changes`: the paths uncommitted when the run began, as the start snapshot found them."""
-    from glm_agent.prompts import render
+    from glm_agent.jobs.plugins import plugged_toolset, with_prompts
+    from glm_agent.prompts import Templates
     from glm_agent.tools import build_toolset
 
-    config = job.config
+    config = with_prompts(job.config, job.prompts, root)
     settings = replace(config.tools, protected=[*config.tools.protected, *job.protected])
-    toolset = build_toolset(root, settings, finish_gate=job.finish_gate, user_changes=user_changes)
+    build = functools.partial(build_toolset, root, settings, finish_gate=job.finish_gate, user_changes=user_changes)
     facts = task_facts(root, workdir, branch, bool(user_changes))
-    prompt = render(job.template, task=job.task, facts=facts,
-                    agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes), **job.template_vars)
+    prompt = Templates(config.prompts.folder).render(
+        job.template, task=job.task, facts=facts, agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes),
+        **job.template_vars)
     display = events.display
-    agent = Agent(client, toolset, config, on_event=events, on_delta=display.delta if display is not None else None)
-    try:
+    with plugged_toolset(build, config, job.tools, root, run_id, events) as toolset:
+        agent = Agent(client, toolset, config, on_event=events, on_delta=display.delta if display is not None else None)
         with signals.hard_deadline(config.limits.timeout):
             return agent.run(job.task, prompt=prompt)
-    finally:
-        toolset.close()  # background processes the run's commands left behind, now (not when collected)
 
 
 def _finish(job: Job, guard, recorder: Recorder, result: RunResult | None) -> RunResult | None:
