@@ -114,3 +114,44 @@ def need(available: bool, what: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{what} is missing, and CI must have it", pytrace=False)
     pytest.skip(f"{what} is missing")
+
+
+def cli(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
+    """The glm-agent command line as a user runs it (isolated from the developer's site settings)."""
+    return subprocess.run([sys.executable, "-I", "-m", "glm_agent", *args], capture_output=True, text=True,
+                          timeout=timeout, **kwargs)
+
+
+def toml_config(path: Path, text: str) -> Path:
+    """A config file the user passes with --config (trusted, unlike the repository's own)."""
+    path.write_text(text)
+    return path
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    """Until a server listens on loopback `port` (fails the test after `timeout`)."""
+    import socket
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on port {port} after {timeout}s")
+
+
+def have_mcp() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("mcp") is not None

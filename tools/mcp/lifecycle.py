@@ -139,8 +139,16 @@ def _result_text(result: Any) -> str:
             parts.append(f"[{kind or 'content'} block: {getattr(block, 'mime_type', None) or 'not text'}]")
     text = "\n".join(parts)
     structured = getattr(result, "structured_content", None)
-    if structured is not None:
+    if structured is not None and not _same(text, structured):
         dumped = json.dumps(structured, ensure_ascii=False)
-        if dumped not in text:
-            text = f"{text}\nstructured result: {dumped}" if text else dumped
+        text = f"{text}\nstructured result: {dumped}" if text else dumped
     return text or "(no content)"
+
+
+def _same(text: str, structured: Any) -> bool:
+    """Whether the text already is the structured result (servers send both; some wrap a value as {"result": v})."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return False
+    return value == structured or structured == {"result": value}
