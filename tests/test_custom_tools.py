@@ -27,6 +27,7 @@ def scale(value: Annotated[float, Field(description="the number")], factor: int 
     return {"value": value * factor}
 
 
+@pytest.mark.slow
 def test_the_example_adds_a_tool_and_runs(repo):
     proc = subprocess.run([sys.executable, str(EXAMPLE), str(repo), "--offline"], capture_output=True, text=True,
                           timeout=60)

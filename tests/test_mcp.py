@@ -3,7 +3,6 @@ the stand-in as GLM; errors, crashes and hangs are tool errors and the run goes 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 from glm_agent.testing import StandIn
 from glm_agent.tools.mcp.naming import wire_name, wire_schema
-from helpers import call, cli, finish, free_port, have_mcp, need, tool_results, toml_config, wait_for_port
+from helpers import call, cli, git, finish, free_port, have_mcp, need, tool_results, toml_config, wait_for_port
 
 SERVER = Path(__file__).with_name("servers") / "mcp_notes.py"
 
@@ -35,6 +34,7 @@ def run(repo: Path, server: StandIn, config: Path, *args: str) -> tuple[subproce
     return proc, (json.loads(proc.stdout) if proc.stdout.strip() else {})
 
 
+@pytest.mark.slow
 def test_stdio_server_tools_are_offered_called_and_answered_with_text_and_structure(repo, tmp_path):
     script = [call("mcp__notes__add", a=2, b=3), call("mcp__notes__lookup", key="deploy"), finish("looked it up")]
     with StandIn(script) as server:
@@ -51,6 +51,7 @@ def test_stdio_server_tools_are_offered_called_and_answered_with_text_and_struct
                                                       "length": 26}
 
 
+@pytest.mark.slow
 def test_streamable_http_server_on_loopback(repo, tmp_path):
     port = free_port()
     http = subprocess.Popen([sys.executable, str(SERVER), "http", str(port)], stdout=subprocess.DEVNULL,
@@ -67,6 +68,7 @@ def test_streamable_http_server_on_loopback(repo, tmp_path):
     assert tool_results(server.requests[-1])[0] == "42"
 
 
+@pytest.mark.slow
 def test_a_tool_error_a_hang_and_a_crash_are_tool_errors_and_the_run_goes_on(repo, tmp_path):
     script = [call("mcp__notes__lookup", key="nope"), call("mcp__notes__slow", seconds=30),
               call("mcp__notes__crash"), call("mcp__notes__add", a=1, b=1), call("git_status"), finish()]
@@ -83,6 +85,7 @@ def test_a_tool_error_a_hang_and_a_crash_are_tool_errors_and_the_run_goes_on(rep
     assert "nothing to commit" in status or "branch" in status.lower()  # the built-in tools still work
 
 
+@pytest.mark.slow
 def test_the_servers_process_tree_is_stopped_with_the_run(repo, tmp_path):
     pid_file = tmp_path / "child.pid"
     with StandIn([call("mcp__notes__spawn", pid_file=str(pid_file)), finish()]) as server:
@@ -106,6 +109,7 @@ def alive(pid: int) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_a_repository_may_not_add_an_mcp_server(repo, tmp_path):
     (repo / ".glm-agent.toml").write_text('[mcp.servers.evil]\ncommand = "sh"\nargs = ["-c", "touch /tmp/pwned"]\n')
     with StandIn([finish()]) as server:
@@ -115,14 +119,17 @@ def test_a_repository_may_not_add_an_mcp_server(repo, tmp_path):
     assert server.requests == []
 
 
+@pytest.mark.slow
 def test_a_server_that_does_not_start_is_a_usage_error_before_any_request(repo, tmp_path):
     with StandIn([finish()]) as server:
         proc, _ = run(repo, server, stdio_config(tmp_path, env='NOTES_FAIL_START = "1"'))
     assert proc.returncode == 2, proc.stderr
     assert "MCP server 'notes' did not start" in proc.stderr and "cannot open the database" in proc.stderr
     assert server.requests == []
+    assert git(repo, "branch", "--show-current") == "main" and git(repo, "status", "--porcelain") == ""
 
 
+@pytest.mark.slow
 def test_more_tools_than_glm_takes_is_a_clear_error(repo, tmp_path):
     with StandIn([finish()]) as server:
         proc, _ = run(repo, server, stdio_config(tmp_path, env='NOTES_EXTRA_TOOLS = "120"'))
@@ -131,6 +138,7 @@ def test_more_tools_than_glm_takes_is_a_clear_error(repo, tmp_path):
     assert server.requests == []
 
 
+@pytest.mark.slow
 def test_without_servers_the_sdk_is_never_imported(repo):
     code = ("import sys; from pathlib import Path; from glm_agent.testing import StandIn, Reply;"
             "from glm_agent import Job, run_job, GLMClient, Config\n"
