@@ -52,6 +52,18 @@ def test_stdio_server_tools_are_offered_called_and_answered_with_text_and_struct
 
 
 @pytest.mark.slow
+def test_a_huge_result_is_cut_to_the_output_limit_keeping_start_and_end(repo, tmp_path):
+    config = stdio_config(tmp_path)
+    config.write_text(config.read_text() + "[tools]\noutput_limit = 1000\n")
+    with StandIn([call("mcp__notes__dump", size=100_000), finish()]) as server:
+        proc, _ = run(repo, server, config)
+    assert proc.returncode == 0, proc.stderr
+    text = tool_results(server.requests[-1])[0]
+    assert text.startswith("axx") and text.endswith("xxz") and "99,000 characters of the result omitted" in text
+    assert len(text) < 1100
+
+
+@pytest.mark.slow
 def test_streamable_http_server_on_loopback(repo, tmp_path):
     port = free_port()
     http = subprocess.Popen([sys.executable, str(SERVER), "http", str(port)], stdout=subprocess.DEVNULL,
@@ -134,7 +146,7 @@ def test_more_tools_than_glm_takes_is_a_clear_error(repo, tmp_path):
     with StandIn([finish()]) as server:
         proc, _ = run(repo, server, stdio_config(tmp_path, env='NOTES_EXTRA_TOOLS = "120"'))
     assert proc.returncode == 2, proc.stderr
-    assert "137 tools" in proc.stderr and "at most 128" in proc.stderr
+    assert "138 tools" in proc.stderr and "at most 128" in proc.stderr
     assert server.requests == []
 
 

@@ -55,7 +55,8 @@ def _start_servers(config: Config, tools: list, root: Path, on_event: Callable[[
 
     started = time.monotonic()
     try:
-        servers = McpServers(config.mcp.servers, root, taken={tool.name for tool in tools})
+        servers = McpServers(config.mcp.servers, root, taken={tool.name for tool in tools},
+                             output_limit=config.tools.output_limit)
     except McpStartError as exc:
         raise ConfigError(str(exc)) from None
     on_event({"type": "mcp_started", "servers": list(config.mcp.servers), "tools": [t.name for t in servers.tools],

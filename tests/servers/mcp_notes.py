@@ -32,6 +32,12 @@ def lookup(key: str) -> dict:
 
 
 @app.tool()
+def dump(size: int) -> str:
+    """Answer with `size` characters (a result too big for the model's context)."""
+    return "a" + "x" * (size - 2) + "z"
+
+
+@app.tool()
 def slow(seconds: float) -> str:
     """Sleep, then answer (a hung server, for timeouts)."""
     time.sleep(seconds)

@@ -25,14 +25,15 @@ class McpStartError(Exception):
 class McpServers:
     """The run's MCP servers, connected; `tools` are theirs as mcp__SERVER__TOOL; `close` stops them all."""
 
-    def __init__(self, servers: dict[str, Any], root: Path, taken: set[str] = frozenset()):
-        """`servers`: name -> glm_agent.config McpServer; `taken`: tool names already used (the built-in ones)."""
+    def __init__(self, servers: dict[str, Any], root: Path, taken: set[str] = frozenset(), output_limit: int = 30000):
+        """`servers`: name -> glm_agent.config McpServer; `taken`: tool names already used (custom tools);
+        `output_limit`: characters of a result shown to the model (start and end kept), as for commands."""
         try:
             import mcp  # noqa: F401  (an optional extra, needed only now)
         except ImportError:
             raise McpStartError("MCP servers are configured, and the MCP SDK is not installed: "
                                 "pip install 'glm-agent[mcp]'") from None
-        self._specs, self._marker = servers, new_marker()
+        self._specs, self._marker, self._limit = servers, new_marker(), output_limit
         self._thread, self._connections, self._logs = LoopThread(), {}, {}
         self.tools: list[Tool] = []
         try:
@@ -86,7 +87,7 @@ class McpServers:
         except CallFailed as exc:
             return ToolResult(f"Error: the MCP server {server!r} failed on {tool}: {exc}{self._stderr(server)}",
                               is_error=True)
-        text = _result_text(result)
+        text = _clipped(_result_text(result), self._limit)
         return ToolResult(f"Error from the MCP server {server!r}: {text}" if result.is_error else text,
                           is_error=bool(result.is_error))
 
@@ -145,8 +146,17 @@ def _result_text(result: Any) -> str:
     return text or "(no content)"
 
 
+def _clipped(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n[... {len(text) - limit:,} characters of the result omitted ...]\n{text[-half:]}"
+
+
 def _same(text: str, structured: Any) -> bool:
     """Whether the text already is the structured result (servers send both; some wrap a value as {"result": v})."""
+    if structured == {"result": text}:
+        return True
     try:
         value = json.loads(text)
     except ValueError:
