@@ -52,6 +52,17 @@ def test_stdio_server_tools_are_offered_called_and_answered_with_text_and_struct
 
 
 @pytest.mark.slow
+def test_the_server_gets_its_env_with_variables_expanded_and_not_the_api_key(repo, tmp_path, monkeypatch):
+    monkeypatch.setenv("TEAM_NOTES_TOKEN", "t-123")
+    config = stdio_config(tmp_path, env='NOTES_TOKEN = "${TEAM_NOTES_TOKEN}"\nPLAIN = "yes"')
+    script = [call("mcp__notes__env", variable=name) for name in ("NOTES_TOKEN", "PLAIN", "ZAI_API_KEY")] + [finish()]
+    with StandIn(script) as server:
+        proc, _ = run(repo, server, config)
+    assert proc.returncode == 0, proc.stderr
+    assert tool_results(server.requests[-1])[:3] == ["NOTES_TOKEN=t-123", "PLAIN=yes", "ZAI_API_KEY="]
+
+
+@pytest.mark.slow
 def test_a_huge_result_is_cut_to_the_output_limit_keeping_start_and_end(repo, tmp_path):
     config = stdio_config(tmp_path)
     config.write_text(config.read_text() + "[tools]\noutput_limit = 1000\n")
@@ -146,7 +157,7 @@ def test_more_tools_than_glm_takes_is_a_clear_error(repo, tmp_path):
     with StandIn([finish()]) as server:
         proc, _ = run(repo, server, stdio_config(tmp_path, env='NOTES_EXTRA_TOOLS = "120"'))
     assert proc.returncode == 2, proc.stderr
-    assert "138 tools" in proc.stderr and "at most 128" in proc.stderr
+    assert "139 tools" in proc.stderr and "at most 128" in proc.stderr
     assert server.requests == []
 
 

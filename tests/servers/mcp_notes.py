@@ -32,6 +32,12 @@ def lookup(key: str) -> dict:
 
 
 @app.tool()
+def env(variable: str) -> str:
+    """The value of one of the server's environment variables (empty when unset)."""
+    return f"{variable}={os.environ.get(variable, '')}"
+
+
+@app.tool()
 def dump(size: int) -> str:
     """Answer with `size` characters (a result too big for the model's context)."""
     return "a" + "x" * (size - 2) + "z"

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -73,7 +75,7 @@ class McpServers:
 
         log = self._logs[name] = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
         params = StdioServerParameters(command=spec.command, args=list(spec.args), cwd=str(root),
-                                       env={**spec.env, MARKER: self._marker})
+                                       env={**{k: _expand(v) for k, v in spec.env.items()}, MARKER: self._marker})
         return stdio_client(params, errlog=log)
 
     def call(self, server: str, tool: str, arguments: dict) -> ToolResult:
@@ -113,6 +115,11 @@ class McpServers:
         kill_marked(self._marker)
         for log in self._logs.values():
             log.close()
+
+
+def _expand(value: str) -> str:
+    """`${NAME}` replaced by glm-agent's own environment variable (empty when unset): secrets stay out of files."""
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: os.environ.get(m.group(1), ""), value)
 
 
 class _Route:
