@@ -108,3 +108,13 @@ def test_a_template_that_replaces_nothing_is_an_error(repo, tmp_path):
     (tmp_path / "sytem.j2").write_text("typo")
     with pytest.raises(ConfigError, match="sytem.j2 replace no built-in template"):
         run_script(repo, [finish()], prompts=tmp_path)
+
+
+def test_the_bare_loop_takes_custom_tools_through_build_toolset(repo):
+    from glm_agent import Agent, GLMClient
+    from helpers import FAKE_KEY
+
+    with StandIn([call("scale", value=2), finish()]) as server:
+        with GLMClient(server.base_url, FAKE_KEY, max_retries=0) as client:
+            result = Agent(client, build_toolset(repo, extra=[scale])).run("Scale 2")
+    assert result.stop_reason == "finished" and tool_results(server.requests[-1])[0] == '{"value": 4.0}'

@@ -33,6 +33,7 @@ def load_config(repo: Path | None = None, overrides: list[str] = (), config_file
         trusted.append((str(config_file), _read_toml(Path(config_file), missing_ok=False)))
     trusted.append(("-c", _dotted({key: value for key, value in map(_parse_override, overrides)}, "-c")))
     trusted.append(("command-line flags", _dotted({k: v for k, v in (flags or {}).items() if v is not None}, "flag")))
+    _refuse_untrusted_commands(repo_layer, trusted)  # before merging, which shares the layers' tables
     merged: dict = {}
     for source, data in [user, repo_layer, *trusted[1:]]:
         _reject_secrets(data, source)
@@ -40,7 +41,6 @@ def load_config(repo: Path | None = None, overrides: list[str] = (), config_file
         _deep_merge(merged, data)
     config = _validate(merged, "merged configuration")
     _refuse_untrusted_base_url(repo_layer, trusted, config)
-    _refuse_untrusted_commands(repo_layer, trusted)
     return config
 
 
@@ -62,8 +62,10 @@ def _refuse_untrusted_commands(repo_layer: tuple[str, dict], trusted: list[tuple
     """A cloned repository must not start programs on the user's machine: an MCP server or a hook is a command, so
     one from the repository's file is used only when the user also gave the same one (user file, --config, -c)."""
     source, data = repo_layer
-    keys = [(f"mcp.servers.{name}", ("mcp", "servers", name)) for name in data.get("mcp", {}).get("servers", {})]
-    keys += [(f"hooks.{event}", ("hooks", event)) for event, hooks in data.get("hooks", {}).items() if hooks]
+    servers, hooks = _lookup(data, ("mcp", "servers")), _lookup(data, ("hooks",))
+    keys = [(f"mcp.servers.{name}", ("mcp", "servers", name)) for name in (servers if isinstance(servers, dict) else {})]
+    keys += [(f"hooks.{event}", ("hooks", event)) for event, items in (hooks if isinstance(hooks, dict) else {}).items()
+             if items]
     for key, path in keys:
         if any(_lookup(layer, path) == _lookup(data, path) for _, layer in trusted):
             continue
