@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from glm_agent.config.settings import Config
-from glm_agent.testing import StandIn
+from glm_agent.testing import Reply, StandIn
 from glm_agent.tools.hooks import Hooks
 from helpers import CHECK, buggy_project, call, cli, finish, run_script, tool_results, toml_config
 
@@ -116,6 +116,15 @@ def test_exit_2_blocks_with_stderr_and_other_exit_codes_are_logged_and_ignored(r
     assert "Blocked" not in status and result.stop_reason == "finished"
     ignored = [e for e in events if e["type"] == "hook" and e["outcome"] == "ignored"]
     assert ignored and ignored[0]["detail"] == "exit code 1"
+
+
+@pytest.mark.parametrize("raw", ['{"path": "secrets/t.txt", "content": "x"}}',
+                                 '{"path": "secrets/t.txt", "content": "x"} {"path": "secrets/t.txt", "content": "x"}'])
+def test_arguments_the_toolset_repairs_still_go_through_the_hooks(repo, raw):
+    config = hooks_config(pre_tool=[(hook("deny_paths.py", "secrets/"), {})])
+    _, requests, _ = run_script(repo, [Reply(tool_calls=[("write_file", raw)]), finish()], config=config)
+    assert tool_results(requests[-1])[0].startswith("Blocked by a pre_tool hook: secrets/t.txt is under secrets/")
+    assert not (repo / "secrets").exists()
 
 
 def test_a_hanging_hook_is_killed_at_its_timeout_and_ignored(repo):

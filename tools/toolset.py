@@ -111,6 +111,16 @@ class Toolset:
         """Stop what the run's commands left running in the background (also done when the toolset is collected)."""
         self._close()
 
+    def arguments(self, name: str, arguments: str | None) -> dict | None:
+        """The call's arguments as dispatch reads them (damaged JSON and leaked markup repaired), or None when the
+        tool is unknown or they cannot be read: what hooks inspect, so no repaired call slips past them."""
+        if name not in self._tools:
+            return None
+        try:
+            return parse_arguments(arguments, self._strings[name], name).args
+        except ArgumentError:
+            return None
+
     def dispatch(self, name: str, arguments: str | None) -> ToolResult:
         tool = self._tools.get(name)
         if tool is None:

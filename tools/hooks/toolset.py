@@ -12,7 +12,8 @@ from glm_agent.tools.hooks.events import Hooks, PreCompact
 
 
 class HookedToolset:
-    """The same interface as Toolset (schemas, names, dispatch, changed_paths, close), with hooks around dispatch."""
+    """The same interface as Toolset (schemas, names, arguments, dispatch, changed_paths, close), with hooks around
+    dispatch."""
 
     def __init__(self, inner, hooks: Hooks):
         self.inner, self.hooks = inner, hooks
@@ -22,6 +23,9 @@ class HookedToolset:
 
     def names(self) -> list[str]:
         return self.inner.names()
+
+    def arguments(self, name: str, arguments: str | None) -> dict | None:
+        return self.inner.arguments(name, arguments)
 
     def changed_paths(self) -> list[str]:
         return self.inner.changed_paths()
@@ -34,8 +38,8 @@ class HookedToolset:
         return self.hooks.pre_compact(trigger, messages)
 
     def dispatch(self, name: str, arguments: str | None, call_id: str | None = None) -> ToolResult:
-        tool_input = _object(arguments)
-        if name not in self.inner.names() or tool_input is None:  # the model's format error: no tool runs
+        tool_input = self.inner.arguments(name, arguments)
+        if tool_input is None:  # an unknown tool or unreadable arguments: the model's format error, no tool runs
             return self.inner.dispatch(name, arguments)
         before = self.hooks.pre_tool(name, tool_input, call_id)
         if before.block:
@@ -54,13 +58,3 @@ class HookedToolset:
         text = result.text + "".join(f"\n\n(hook note: {note})" for note in notes)
         return ToolResult(text, result.is_error, result.finish_summary, result.malformed)
 
-
-def _object(arguments: str | None) -> dict | None:
-    """The call's arguments as an object, or None when they are not one (the toolset then explains)."""
-    if arguments is None or not arguments.strip():
-        return {}
-    try:
-        value = json.loads(arguments)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
