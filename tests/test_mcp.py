@@ -193,3 +193,15 @@ def test_long_and_colliding_names_stay_distinct_and_valid():
 def test_a_schema_that_is_not_an_object_is_made_one():
     schema = wire_schema("mcp__a__b", None, {"$schema": "x", "type": "string"})["function"]["parameters"]
     assert schema["type"] == "object" and schema["properties"] == {}
+
+
+@pytest.mark.slow
+def test_servers_configured_without_the_sdk_installed_is_a_clear_usage_error(repo, tmp_path):
+    hide_sdk = "import sys; sys.modules['mcp'] = None; from glm_agent.cli import main; sys.exit(main())"
+    with StandIn([finish()]) as server:
+        proc = subprocess.run([sys.executable, "-c", hide_sdk, "run", "x", "--repo", str(repo), "--base-url",
+                               server.base_url, "--config", str(stdio_config(tmp_path))],
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "the MCP SDK is not installed: pip install 'glm-agent[mcp]'" in proc.stderr
+    assert server.requests == []
