@@ -175,7 +175,7 @@ class Agent:
                 used += 1  # the warning goes out with the next request, which is itself a step
             if used >= budget * self.config.limits.warn_at:
                 text = self.render("limit_warning", limit=name, used=_num(used), budget=_num(budget),
-                              percent=round(100 * used / budget))
+                                   percent=round(100 * used / budget))
                 self.messages[-1]["content"] += "\n\n" + text
                 self._warned = True
                 self._emit("warning", limit=name, text=text)
@@ -207,7 +207,7 @@ class Agent:
             message = self.messages[index]
             if message["role"] == "tool" and index not in self._shortened and len(message["content"]) > ctx.keep_chars:
                 message["content"] = self.render("shortened", original_chars=len(message["content"]),
-                                            head=message["content"][:ctx.keep_chars])
+                                                 head=message["content"][:ctx.keep_chars])
                 self._shortened.add(index)
                 rewritten[index] = message["content"]
         return rewritten
