@@ -2,6 +2,7 @@
 
     from glm_agent import Job, run_job, Config      # a task on a repository, with the CLI's git safety
     from glm_agent import Agent, GLMClient, Model   # the bare loop, any model that answers `complete`
+    from glm_agent import tool, build_toolset       # a typed function as a tool (docs/custom-tools.md)
     from glm_agent import FixJob, run_fix           # a failing check made to pass
     from glm_agent import StandIn, Reply, Fault     # the offline GLM stand-in, for tests
 """
@@ -28,6 +29,9 @@ _EXPORTS = {
     "Usage": "glm_agent.core.turn",
     "Delta": "glm_agent.core.turn",
     "build_toolset": "glm_agent.tools.toolset",
+    "tool": "glm_agent.tools.custom",
+    "ToolError": "glm_agent.tools.base",
+    "ToolResult": "glm_agent.tools.base",
     "StandIn": "glm_agent.testing",
     "Reply": "glm_agent.testing",
     "Fault": "glm_agent.testing",

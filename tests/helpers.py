@@ -146,11 +146,14 @@ def browse(page: Path, *, screenshot: Path | None = None, size: str = "1200,1800
     return ("" if screenshot else proc.stdout), console
 
 
-def cli(*args, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`glm-agent ARGS` in a subprocess, with the fake key in its environment; its output captured."""
-    env = {**{k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}, "ZAI_API_KEY": FAKE_KEY, **(env or {})}
+def cli(*args, stdin: str | None = None, env: dict | None = None, timeout: float = 120,
+        **kwargs) -> subprocess.CompletedProcess:
+    """`glm-agent ARGS` as a user runs it (python -I: isolated from the developer's site settings), its output
+    captured; the key is the test's own when it set one, else the fake key."""
+    env = {**os.environ, **(env or {})}
+    env.setdefault("ZAI_API_KEY", FAKE_KEY)
     return subprocess.run([sys.executable, "-I", "-m", "glm_agent", *map(str, args)], env=env, text=True,
-                          capture_output=True, input=stdin, timeout=90)
+                          capture_output=True, input=stdin, timeout=timeout, **kwargs)
 
 
 def doc_example(name: str) -> str:
@@ -168,3 +171,38 @@ def bwrap_works() -> bool:
         return False
     probe = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-net", "true"]
     return subprocess.run(probe, capture_output=True, stdin=subprocess.DEVNULL, timeout=30).returncode == 0
+
+
+def toml_config(path: Path, text: str) -> Path:
+    """A config file the user passes with --config (trusted, unlike the repository's own)."""
+    path.write_text(text)
+    return path
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    """Until a server listens on loopback `port` (fails the test after `timeout`)."""
+    import socket
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on port {port} after {timeout}s")
+
+
+def have_mcp() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("mcp") is not None

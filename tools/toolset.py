@@ -41,11 +41,20 @@ class Tool:
 
     `args` is the argument model (a glm_agent.tools.schemas.ToolArgs subclass), or a function of no arguments returning it:
     the toolset then calls it once, when the model is first needed (the tool's first dispatch, when the wire
-    schemas come ready-made), so pydantic and the models need not load before the first request."""
+    schemas come ready-made), so pydantic and the models need not load before the first request. A tool whose
+    arguments its own server checks (MCP) has `args` None and its wire `schema`: `run` then gets the parsed dict."""
 
     name: str
-    args: type[ToolArgs] | Callable[[], type[ToolArgs]]
+    args: type[ToolArgs] | Callable[[], type[ToolArgs]] | None
     run: Callable[[ToolArgs], "str | ToolResult"]
+    schema: dict | None = None
+
+
+MAX_TOOLS = 128  # GLM refuses a request with more tools
+
+
+class ToolsetError(ValueError):
+    """Tools that cannot be offered together (a bad or repeated name, too many): a setup problem, not the model's."""
 
 
 def _string_fields(parameters: dict) -> frozenset[str]:
@@ -74,9 +83,7 @@ class Toolset:
                  output: Callable[[], object] = lambda: None):
         """`schemas`: the tools' wire schemas made beforehand from their models, in the tools' order (build_toolset
         passes tools/schemas.json's); without them they are generated here, which loads every argument model."""
-        for tool in tools:
-            if not _NAME.match(tool.name):
-                raise ValueError(f"invalid tool name {tool.name!r}")
+        _check_names(tools)
         self._tools = {tool.name: tool for tool in tools}
         self._models: dict[str, type[ToolArgs]] = {}
         self._changed_paths = changed_paths
@@ -84,7 +91,7 @@ class Toolset:
         if schemas is None:
             from glm_agent.tools.schemas import wire_schema
 
-            schemas = [wire_schema(tool.name, self._model(tool)) for tool in tools]
+            schemas = [tool.schema or wire_schema(tool.name, self._model(tool)) for tool in tools]
         elif [schema["function"]["name"] for schema in schemas] != [tool.name for tool in tools]:
             raise ValueError("the wire schemas do not name the tools in their order")
         self._schemas = schemas
@@ -110,6 +117,16 @@ class Toolset:
         """Stop what the run's commands left running in the background (also done when the toolset is collected)."""
         self._close()
 
+    def arguments(self, name: str, arguments: str | None) -> dict | None:
+        """The call's arguments as dispatch reads them (damaged JSON and leaked markup repaired), or None when the
+        tool is unknown or they cannot be read: what hooks inspect, so no repaired call slips past them."""
+        if name not in self._tools:
+            return None
+        try:
+            return parse_arguments(arguments, self._strings[name], name).args
+        except ArgumentError:
+            return None
+
     def dispatch(self, name: str, arguments: str | None) -> ToolResult:
         tool = self._tools.get(name)
         if tool is None:
@@ -118,6 +135,8 @@ class Toolset:
             parsed = parse_arguments(arguments, self._strings[name], name)
         except ArgumentError as exc:
             return self._invalid(name, str(exc), malformed=True)
+        if tool.args is None:
+            return self._run(tool, parsed.args, parsed.note)
         model = self._model(tool)
         fields = model.model_fields
         given = {key: value for key, value in parsed.args.items()  # null for an optional field means its default
@@ -130,6 +149,11 @@ class Toolset:
             args = model.model_validate(given)
         except ValidationError as exc:
             return self._invalid(name, _explain(exc, model))
+        return self._run(tool, args, parsed.note)
+
+    def _run(self, tool: Tool, args, note: str | None) -> ToolResult:
+        """Run the tool on checked arguments: its model-fixable failures and its bugs become error results."""
+        name = tool.name
         try:
             outcome = tool.run(args)
         except ToolError as exc:
@@ -139,7 +163,7 @@ class Toolset:
         except Exception as exc:  # a tool bug must not kill the run; the model may route around it
             return ToolResult(f"Error: {name} failed unexpectedly: {type(exc).__name__}: {exc}", is_error=True)
         result = outcome if isinstance(outcome, ToolResult) else ToolResult(outcome)
-        text = f"{result.text}\n(note: {parsed.note})" if parsed.note else result.text
+        text = f"{result.text}\n(note: {note})" if note else result.text
         # undecodable bytes kept as surrogates (edit_file, git output) cannot be sent as UTF-8 JSON
         text = text.encode("utf-8", "replace").decode("utf-8")
         return ToolResult(text, result.is_error, result.finish_summary)
@@ -159,6 +183,19 @@ class Toolset:
         close = difflib.get_close_matches(str(name), list(self._tools), n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         return f"Unknown tool '{name}'.{hint} Available tools: {', '.join(self._tools)}."
+
+
+def _check_names(tools: list[Tool]) -> None:
+    seen: set[str] = set()
+    for tool in tools:
+        if not _NAME.match(tool.name):
+            raise ToolsetError(f"invalid tool name {tool.name!r}: GLM takes 1 to 64 letters, digits, _ or -")
+        if tool.name in seen:
+            raise ToolsetError(f"two tools are named {tool.name!r}")
+        seen.add(tool.name)
+    if len(tools) > MAX_TOOLS:
+        raise ToolsetError(f"{len(tools)} tools, and GLM takes at most {MAX_TOOLS} in one request: offer fewer "
+                           f"(fewer MCP servers, or custom tools)")
 
 
 def _explain(error: ValidationError, model: type[ToolArgs]) -> str:
@@ -183,9 +220,10 @@ def _short(value) -> str:
 
 def build_toolset(root: Path, settings: ToolSettings | None = None, *, finish_gate: FinishGate | None = None,
                   user_changes: list[str] | None = None, output_schema: dict | None = None,
-                  sandbox: Sandbox = OFF) -> Toolset:
+                  sandbox: Sandbox = OFF, extra: list[Tool] = ()) -> Toolset:
     """The toolset for one run on `root`; `finish_gate(summary)` returning a string refuses finish with that text;
     `output_schema` (a checked JSON Schema) makes finish take a `result` that must validate against it.
+    `extra`: more tools (custom, MCP) offered after the built-in ones, under the same dispatch rules.
 
     `user_changes`: the repo-relative paths already uncommitted when the run began, when the caller knows them
     (the git guard does); None makes the git tools ask git. `sandbox`: where the bash tool's commands run."""
@@ -217,7 +255,11 @@ def build_toolset(root: Path, settings: ToolSettings | None = None, *, finish_ga
         tools[-1] = Tool("finish", FinishWithResult, finisher)
         base = schemas or [wire_schema(tool.name, _argument_model(tool.name, *bash)) for tool in tools]
         schemas = with_result_schema(base, output_schema)
-    return Toolset(tools, changed_paths=history.changed, close=shell.close, schemas=schemas,
+    if schemas is not None and extra:
+        from glm_agent.tools.schemas import wire_schema
+
+        schemas = schemas + [tool.schema or wire_schema(tool.name, tool.args) for tool in extra]
+    return Toolset(tools + list(extra), changed_paths=history.changed, close=shell.close, schemas=schemas,
                    output=lambda: finisher.output)
 
 

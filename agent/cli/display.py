@@ -61,6 +61,12 @@ class HumanDisplay:
             self._line(self._dim(f"(budget warning sent to the model: {event['limit']})"))
         elif kind == "compaction":
             self._line(self._dim(_compaction(event)))
+        elif kind == "mcp_started":
+            self._line(self._dim(f"(MCP: {', '.join(map(_safe, event['servers']))} started in {event['seconds']:g}s, "
+                                 f"{len(event['tools'])} tools)"))
+        elif kind == "hook" and event["outcome"] == "rewrote":  # blocks show in the result, failures are logged
+            rewritten = _safe(_preview(json.dumps(event["detail"])))
+            self._line(self._dim(f"({event['event']} hook rewrote the arguments: {rewritten})"))
 
     def summary(self, result) -> None:
         """The closing block: stop reason, steps, tokens with the cached share, cost, files, commit."""

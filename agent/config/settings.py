@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
+from glm_agent.config.plugins import HooksSettings, McpSettings, PromptSettings
 from glm_agent.config.sections import Section, SectionError
 from glm_agent.core.stops import UserError
 from glm_agent.tools.base import ToolSettings
@@ -153,3 +154,10 @@ class Config(Section):
     sandbox: SandboxOptions = field(default_factory=SandboxOptions, metadata={
         "doc": "Where the model's commands run: bubblewrap (read-only system, .git read-only, no network, "
                "credentials hidden) or unsandboxed; see [safety.md](safety.md)."})
+    mcp: McpSettings = field(default_factory=McpSettings, metadata={
+        "doc": "MCP servers whose tools the model may call (docs/mcp.md). Not from a repository's own config."})
+    hooks: HooksSettings = field(default_factory=HooksSettings, metadata={
+        "doc": "Commands run before and after tool calls, at finish and before compaction (docs/hooks.md). Not "
+               "from a repository's own config."})
+    prompts: PromptSettings = field(default_factory=PromptSettings, metadata={
+        "doc": "Templates that replace the built-in prompts (docs/custom-tools.md)."})

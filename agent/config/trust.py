@@ -52,6 +52,11 @@ def apply_repo_rules(source: str, repo: dict, merged: Config, trusted: Config, u
         mine, theirs = _get(merged, key), _get(trusted, key)
         if rule == ADD:
             merged = _set(merged, key, [*theirs, *(item for item in mine if item not in theirs)])
+        elif mine != theirs and "." not in key:  # a whole section (mcp servers, hooks: commands to run)
+            raise ConfigError(
+                f"{source}: {', '.join(_named(repo, key))} refused: {why}. To use it, set it in {user_file} or in a "
+                "file you pass with --config; or pass --trust-repo-config if you trust this repository as much as "
+                "yourself (see docs/safety.md)")
         elif mine != theirs and (rule == USER_ONLY or not _lower(mine, theirs)):
             value = "" if mine is True else f" {mine}" if isinstance(mine, str) else f" {_shown(mine)}"
             set_it = f"pass {flag}{value}" if flag else f"pass -c {key}=..."
@@ -60,6 +65,15 @@ def apply_repo_rules(source: str, repo: dict, merged: Config, trusted: Config, u
                 f"{set_it}, or set {key} in {user_file}; or pass --trust-repo-config if you trust this repository "
                 "as much as yourself (see docs/safety.md)")
     return merged
+
+
+def _named(repo: dict, key: str) -> list[str]:
+    """The dotted keys the repository set under a section, down to the entry: mcp.servers.NAME, hooks.EVENT."""
+    node, names = repo[key], []
+    for name, value in node.items():
+        inner = list(value) if key == "mcp" and isinstance(value, dict) else []
+        names += [f"{key}.{name}.{entry}" for entry in inner] or [f"{key}.{name}"]
+    return names or [key]
 
 
 def _lower(value: Any, limit: Any) -> bool:

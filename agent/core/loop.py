@@ -24,7 +24,7 @@ from glm_agent.core.stops import (
 )
 from glm_agent.core.turn import AssistantTurn, OnDelta, Usage
 from glm_agent.glm.errors import ContextTooLongError, GLMError
-from glm_agent.prompts import render
+from glm_agent.prompts import Templates
 from glm_agent.tools import EndRun
 
 EventSink = Callable[[dict], None]
@@ -46,10 +46,12 @@ class Agent:
         self.model, self.toolset, self.config = model, toolset, config or Config()
         self.on_event, self.on_delta, self.diff_stat = on_event or (lambda event: None), on_delta, diff_stat
         self.messages: list[dict] = []
+        self.render = Templates(self.config.prompts.folder).render  # the built-in prompts, or the configured ones
 
     def run(self, task: str, *, prompt: str | None = None) -> RunResult:
         """Run until a stop; `prompt` is the rendered first user message (default: the task itself)."""
-        self.messages = [{"role": "system", "content": render("system")}, {"role": "user", "content": prompt or task}]
+        self.messages = [{"role": "system", "content": self.render("system")},
+                         {"role": "user", "content": prompt or task}]
         self._sent, self._steps, self._usage, self._cost = 0, 0, Usage(), 0.0
         self._tools = self.toolset.schemas()  # fixed for the run (and byte-stable, for the prompt cache)
         self._started, self._warned, self._idle, self._malformed = time.monotonic(), False, 0, 0
@@ -111,7 +113,7 @@ class Agent:
                 raise NoAction("the model answered twice in a row without calling a tool")
             leaked = "<tool_call>" in f"{turn.content}{turn.reasoning_content}"  # GLM quirk: calls leaked as text
             reason = "leaked_call" if leaked else "truncated" if turn.finish_reason == "length" else "idle"
-            self.messages.append({"role": "user", "content": render("nudge", reason=reason)})
+            self.messages.append({"role": "user", "content": self.render("nudge", reason=reason)})
             self._emit("nudge", reason=reason)
         else:
             self._idle = 0
@@ -153,7 +155,7 @@ class Agent:
             result = self.toolset.dispatch(call.name, call.arguments)
             text = result.text
             if result.is_error and turn.finish_reason == "length":  # the error is only the visible half of it
-                text += "\n\n" + render("truncated")
+                text += "\n\n" + self.render("truncated")
             self._emit("tool_result", step=self._steps, id=call.id, name=call.name, text=text,
                        is_error=result.is_error)
             self.messages.append({"role": "tool", "tool_call_id": call.id, "content": text})
@@ -194,8 +196,8 @@ class Agent:
             if name == "max_steps":
                 used += 1  # the warning goes out with the next request, which is itself a step
             if used >= budget * self.config.limits.warn_at:
-                text = render("limit_warning", limit=name, used=_num(used), budget=_num(budget),
-                              percent=round(100 * used / budget))
+                text = self.render("limit_warning", limit=name, used=_num(used), budget=_num(budget),
+                                   percent=round(100 * used / budget))
                 self.messages[-1]["content"] += "\n\n" + text
                 self._warned = True
                 self._emit("warning", limit=name, text=text)

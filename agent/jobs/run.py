@@ -1,6 +1,7 @@
 """One job end to end: the start snapshot, run records, toolset, client and loop, wired together and always closed."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -34,6 +35,8 @@ class Job:
     run_id: Optional[str] = None
     output_schema: Optional[dict] = None  # a checked JSON Schema (jobs.output_schema): finish must carry a `result`
     sandbox: Optional[Sandbox] = None  # None: decided from config.sandbox when the job starts
+    tools: list = field(default_factory=list)  # custom tools (glm_agent.tool), offered after the built-in ones
+    prompts: Optional[Path] = None  # a folder of .j2 files replacing built-in templates (default: config's)
 
 
 def run_job(job: Job, *, display: Any = None, model: Any = None) -> RunResult:
@@ -95,7 +98,7 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
         if stopped:
             raise KeyboardInterrupt
         result = _run_agent(job, client, guard.git.root, repo, guard.branch, guard.user_changes, events,
-                            guard.diff_stat)
+                            guard.diff_stat, run_id)
     except KeyboardInterrupt:  # before the loop took over (the loop records its own interruptions)
         if recorder is None:
             raise
@@ -118,28 +121,28 @@ def _load_first_request_code() -> None:
 
 
 def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | None,
-               user_changes: list[str] | None, events: _Events, diff_stat: Callable[[], str]) -> RunResult:
+               user_changes: list[str] | None, events: _Events, diff_stat: Callable[[], str], run_id: str) -> RunResult:
     """`user_changes`: the paths uncommitted when the run began, as the start snapshot found them; `diff_stat`:
     the run's changes since its start, which a compacted conversation shows."""
-    from glm_agent.prompts import render
+    from glm_agent.jobs.plugins import plugged_toolset, with_prompts
+    from glm_agent.prompts import Templates
     from glm_agent.tools import build_toolset
 
-    config = job.config
+    config = with_prompts(job.config, job.prompts, root)
     settings = replace(config.tools, protected=[*config.tools.protected, *job.protected])
-    toolset = build_toolset(root, settings, finish_gate=job.finish_gate, user_changes=user_changes,
-                            output_schema=job.output_schema, sandbox=job.sandbox)
+    build = functools.partial(build_toolset, root, settings, finish_gate=job.finish_gate, user_changes=user_changes,
+                              output_schema=job.output_schema, sandbox=job.sandbox)
     facts = task_facts(root, workdir, branch, bool(user_changes), job.sandbox.as_dict() if job.sandbox.active else None)
-    prompt = render(job.template, task=job.task, facts=facts,
-                    agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes), **job.template_vars)
+    prompt = Templates(config.prompts.folder).render(
+        job.template, task=job.task, facts=facts, agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes),
+        **job.template_vars)
     display = events.display
-    agent = Agent(client, toolset, config, on_event=events, on_delta=display.delta if display is not None else None,
-                  diff_stat=diff_stat)
-    try:
+    with plugged_toolset(build, config, job.tools, root, run_id, events) as toolset:
+        agent = Agent(client, toolset, config, on_event=events, on_delta=display.delta if display is not None else None,
+                      diff_stat=diff_stat)
         with signals.hard_deadline(config.limits.timeout):
             result = agent.run(job.task, prompt=prompt)
         return replace(result, structured_output=toolset.structured_output()) if job.output_schema else result
-    finally:
-        toolset.close()  # background processes the run's commands left behind, now (not when collected)
 
 
 def _finish(job: Job, guard, recorder: Recorder, result: RunResult | None) -> RunResult | None:
