@@ -199,5 +199,3 @@ def test_a_repository_hook_the_user_also_configured_is_trusted(repo, tmp_path):
     user_config_path().write_text(text)  # the user file lies below it: the repository's other hook is refused
     with pytest.raises(Exception, match="hooks.stop refused"):
         load_config(repo)
-
-
