@@ -11,7 +11,7 @@ import pytest
 from glm_agent.tools import ToolResult, ToolSettings, build_toolset
 
 NAMES = ["read_file", "write_file", "edit_file", "undo_edit", "glob", "grep", "bash", "git_status", "git_diff",
-         "git_log", "git_commit", "finish"]
+         "git_log", "git_commit", "update_plan", "finish"]
 
 
 def call(toolset, name, **kwargs) -> ToolResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -22,8 +22,10 @@ from glm_agent.tools.files.editing import Editor
 from glm_agent.tools.files.reading import Reader
 from glm_agent.tools.files.search import Search
 from glm_agent.tools.files.state import FileState
-from glm_agent.tools.finish import FinishGate, make_finish
+from glm_agent.tools.evidence import EvidenceGate
+from glm_agent.tools.finish import FinishGate, FinishTool
 from glm_agent.tools.gittools import GitTools
+from glm_agent.tools.plan import Plan
 from glm_agent.tools.shell.bash import Shell
 from glm_agent.tools.workspace import Workspace
 
@@ -69,9 +71,11 @@ class Toolset:
     """Tools in a fixed order; dispatch turns every model-fixable problem into an error result."""
 
     def __init__(self, tools: list[Tool], changed_paths: Callable[[], list[str]],
-                 close: Callable[[], object] = lambda: None, schemas: list[dict] | None = None):
+                 close: Callable[[], object] = lambda: None, schemas: list[dict] | None = None, *,
+                 plan: Plan | None = None, finisher: FinishTool | None = None):
         """`schemas`: the tools' wire schemas made beforehand from their models, in the tools' order (build_toolset
-        passes tools/schemas.json's); without them they are generated here, which loads every argument model."""
+        passes tools/schemas.json's); without them they are generated here, which loads every argument model.
+        `plan` and `finisher`: the plan and finish tools' state, reported by plan() and report()."""
         for tool in tools:
             if not _NAME.match(tool.name):
                 raise ValueError(f"invalid tool name {tool.name!r}")
@@ -79,6 +83,7 @@ class Toolset:
         self._models: dict[str, type[ToolArgs]] = {}
         self._changed_paths = changed_paths
         self._close = close
+        self._plan, self._finisher = plan, finisher
         if schemas is None:
             from glm_agent.tools.schemas import wire_schema
 
@@ -99,6 +104,24 @@ class Toolset:
 
     def changed_paths(self) -> list[str]:
         return self._changed_paths()
+
+    def plan(self) -> list[dict]:
+        """The model's current plan ({"step", "status"} dicts; empty when it made none), e.g. to re-inject."""
+        return [dict(step) for step in self._plan.steps] if self._plan else []
+
+    def set_plan(self, steps: list[dict]) -> None:
+        """Start from a plan made earlier (a resumed run)."""
+        if self._plan is not None:
+            self._plan.steps = [dict(step) for step in steps]
+
+    def report(self) -> dict:
+        """What the tools leave for the run's result: the final plan and the refused finishes by reason."""
+        out: dict = {}
+        if self._plan is not None and self._plan.steps:
+            out["plan"] = self.plan()
+        if self._finisher is not None and self._finisher.refused:
+            out["finish_refused"] = dict(self._finisher.refused)
+        return out
 
     def close(self) -> None:
         """Stop what the run's commands left running in the background (also done when the toolset is collected)."""
@@ -136,7 +159,7 @@ class Toolset:
         text = f"{result.text}\n(note: {parsed.note})" if parsed.note else result.text
         # undecodable bytes kept as surrogates (edit_file, git output) cannot be sent as UTF-8 JSON
         text = text.encode("utf-8", "replace").decode("utf-8")
-        return ToolResult(text, result.is_error, result.finish_summary)
+        return replace(result, text=text, malformed=False)
 
     def _model(self, tool: Tool) -> type[ToolArgs]:
         """The tool's argument model, its loader called on first need."""
@@ -176,16 +199,20 @@ def _short(value) -> str:
 
 
 def build_toolset(root: Path, settings: ToolSettings | None = None, *, finish_gate: FinishGate | None = None,
-                  user_changes: list[str] | None = None) -> Toolset:
+                  user_changes: list[str] | None = None, evidence: bool = False) -> Toolset:
     """The toolset for one run on `root`; `finish_gate(summary)` returning a string refuses finish with that text.
 
     `user_changes`: the repo-relative paths already uncommitted when the run began, when the caller knows them
-    (the git guard does); None makes the git tools ask git."""
+    (the git guard does); None makes the git tools ask git. `evidence`: refuse, once, a finish before the run has
+    changed a file or run a command (glm_agent.tools.evidence); asked before `finish_gate`."""
     settings = settings or ToolSettings()
     workspace = Workspace(Path(root), settings)
     history = FileState()
     reader, editor = Reader(workspace, history), Editor(workspace, history)
     search, shell, gits = Search(workspace), Shell(workspace), GitTools(workspace, history, user_changes)
+    plan = Plan()
+    gates = [EvidenceGate(history.changed, lambda: shell.commands_run)] if evidence else []
+    finisher = FinishTool(gates + ([finish_gate] if finish_gate else []))
     runs = {
         "read_file": reader.read_file,
         "write_file": editor.write_file,
@@ -198,11 +225,13 @@ def build_toolset(root: Path, settings: ToolSettings | None = None, *, finish_ga
         "git_diff": gits.git_diff,
         "git_log": gits.git_log,
         "git_commit": gits.git_commit,
-        "finish": make_finish(finish_gate),
+        "update_plan": plan.update_plan,
+        "finish": finisher,
     }
     bash = settings.bash_timeout_default, settings.bash_timeout_max
     return Toolset([Tool(name, partial(_argument_model, name, *bash), run) for name, run in runs.items()],
-                   changed_paths=history.changed, close=shell.close, schemas=_shipped_schemas(*bash))
+                   changed_paths=history.changed, close=shell.close, schemas=_shipped_schemas(*bash), plan=plan,
+                   finisher=finisher)
 
 
 def _argument_model(name: str, bash_timeout_default: int, bash_timeout_max: int) -> type[ToolArgs]:

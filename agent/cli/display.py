@@ -59,6 +59,13 @@ class HumanDisplay:
             self._line(self._dim("(answer without a tool call: asking the model to continue or finish)"))
         elif kind == "warning":
             self._line(self._dim(f"(budget warning sent to the model: {event['limit']})"))
+        elif kind == "plan":
+            from glm_agent.tools.plan import render_plan
+
+            self._line(self._bold("plan:") + "\n" + "\n".join(f"  {line}" for line in
+                                                             _safe(render_plan(event["steps"])).splitlines()))
+        elif kind == "finish_refused":
+            self._line(self._dim(f"(finish refused: {event['reason']})"))
         elif kind == "shortened":
             self._line(self._dim(f"(context: shortened {len(event['messages'])} old tool results)"))
 
@@ -77,6 +84,10 @@ class HumanDisplay:
             f"files changed: {files or 'none'}",
             f"commit: {result.commit or 'none'}" + (f" on {result.branch}" if result.branch else ""),
         ]
+        plan = result.extra.get("plan") or []
+        if plan:
+            done = sum(step.get("status") == "done" for step in plan)
+            lines.insert(-2, f"plan: {done} of {len(plan)} steps done")
         if result.files_changed and not result.commit:
             lines.append("the changes are left uncommitted in the working tree")
         if summary.strip():

@@ -43,8 +43,9 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, metavar="FILE", help="extra config file (TOML), above the repo's own")
 
 
-def config_from_args(args: argparse.Namespace):
-    """The validated Config for these arguments (raises ConfigError)."""
+def config_from_args(args: argparse.Namespace, recorded: tuple[str, dict] | None = None):
+    """The validated Config for these arguments (raises ConfigError); `recorded`: the (source, config) of a run
+    being resumed, which these arguments override."""
     from glm_agent.config.loading import load_config
 
     flags = {key: getattr(args, attr, None) for attr, key in FLAG_KEYS.items()}
@@ -52,7 +53,7 @@ def config_from_args(args: argparse.Namespace):
         flags["git.commit"] = False
     if getattr(args, "no_branch", False):
         flags["git.branch"] = False
-    return load_config(args.repo.resolve(), args.overrides, args.config, flags)
+    return load_config(args.repo.resolve(), args.overrides, args.config, flags, recorded)
 
 
 def branch_from_args(args: argparse.Namespace) -> str | None:

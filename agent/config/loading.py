@@ -1,6 +1,7 @@
 """Loading the configuration once, at the edge: defaults < user file < repo file < --config < -c key=value < flags."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -24,10 +25,18 @@ def user_config_path() -> Path:
 
 
 def load_config(repo: Path | None = None, overrides: list[str] = (), config_file: Path | None = None,
-                flags: dict[str, Any] | None = None) -> Config:
-    """Merge every layer and validate it; any problem raises ConfigError naming its source."""
+                flags: dict[str, Any] | None = None, recorded: tuple[str, dict] | None = None) -> Config:
+    """Merge every layer and validate it; any problem raises ConfigError naming its source.
+
+    `recorded`: (source, config) of a run being resumed, between the repo file and --config; like the repo
+    file's, its base URL is used only when a trusted layer gives it too (a record lives in the repository)."""
     user = (str(user_config_path()), _read_toml(user_config_path(), missing_ok=True))
     repo_layer = _repo_layer(Path(repo)) if repo is not None else ("repo", {})
+    if recorded is not None:
+        both: dict = {}
+        for data in (repo_layer[1], recorded[1]):
+            _deep_merge(both, json.loads(json.dumps(data)))  # copies: merging must not change either layer
+        repo_layer = (f"{repo_layer[0]} and {recorded[0]}", both)
     trusted = [user]
     if config_file is not None:
         trusted.append((str(config_file), _read_toml(Path(config_file), missing_ok=False)))

@@ -10,6 +10,7 @@ from glm_agent.config.settings import Config
 from glm_agent.core import signals
 from glm_agent.core.loop import Agent
 from glm_agent.core.result import RunResult
+from glm_agent.core.resumed import Carried
 from glm_agent.core.stops import CRASHED, FINISHED, INTERRUPTED, INTERRUPTED_BY_USER
 from glm_agent.jobs.background import InBackground
 from glm_agent.jobs.branches import AUTO_BRANCH, work_branch
@@ -32,6 +33,8 @@ class Job:
     protected: list[str] = field(default_factory=list)
     branch: Optional[str] = AUTO_BRANCH
     run_id: Optional[str] = None
+    resumes: Optional[str] = None  # the run id this job continues (glm_agent.jobs.resume), with what it carries:
+    carried: Optional[Carried] = None
 
 
 def run_job(job: Job, *, display: Any = None, model: Any = None) -> RunResult:
@@ -66,14 +69,12 @@ class _Events:
 
 
 def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
-    from glm_agent.git.snapshot import RunSnapshot
-
     repo = Path(job.repo).resolve()
     run_id = job.run_id or new_run_id(job.task)
     with signals.held() as stopped:  # a Ctrl-C now stops the run right after the start is recorded
         branch = work_branch(job.branch, job.config.git.branch, job.task, repo)
         identity = (job.config.tools.git_user_name, job.config.tools.git_user_email)
-        beginning = InBackground("git start", lambda: RunSnapshot.begin(repo, run_id, branch=branch, identity=identity))
+        beginning = InBackground("git start", lambda: _begin(job, repo, run_id, branch, identity))
         try:
             _load_first_request_code()
         finally:
@@ -82,7 +83,7 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
         recorder = events.recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
         recorder({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
                   "head": guard.note.get("orig_head"), "branch": guard.branch,
-                  "config": job.config.to_dict()})
+                  "config": job.config.to_dict(), **_resumed(job)})
     result: RunResult | None = None
     try:
         if stopped:
@@ -95,6 +96,24 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
         with signals.deferred():
             result = _finish(job, guard, recorder, result)
     return result
+
+
+def _resumed(job: Job) -> dict:
+    """What a resumed run's start event records of the run it continues."""
+    if not job.resumes:
+        return {}
+    return {"resumed_from": job.resumes, "elapsed_before_s": job.carried.elapsed_s if job.carried else 0.0}
+
+
+def _begin(job: Job, repo: Path, run_id: str, branch: str | None, identity: tuple[str, str]):
+    """The run's start snapshot; a resumed run starts where the run it continues started."""
+    if job.resumes:
+        from glm_agent.git.continued import continue_snapshot
+
+        return continue_snapshot(repo, run_id, job.resumes, identity=identity)
+    from glm_agent.git.snapshot import RunSnapshot
+
+    return RunSnapshot.begin(repo, run_id, branch=branch, identity=identity)
 
 
 def _load_first_request_code() -> None:
@@ -114,15 +133,21 @@ def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | N
 
     config = job.config
     settings = replace(config.tools, protected=[*config.tools.protected, *job.protected])
-    toolset = build_toolset(root, settings, finish_gate=job.finish_gate, user_changes=user_changes)
-    facts = task_facts(root, workdir, branch, bool(user_changes))
-    prompt = render(job.template, task=job.task, facts=facts,
-                    agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes), **job.template_vars)
+    toolset = build_toolset(root, settings, finish_gate=job.finish_gate, user_changes=user_changes,
+                            evidence=config.limits.evidence_before_finish and not (job.carried and job.carried.worked))
+    prompt, timeout = None, config.limits.timeout
+    if job.carried is None:
+        facts = task_facts(root, workdir, branch, bool(user_changes))
+        prompt = render(job.template, task=job.task, facts=facts,
+                        agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes), **job.template_vars)
+    else:  # the conversation goes on as it stood; the time limit counts the time already spent
+        toolset.set_plan(job.carried.plan)
+        timeout = None if timeout is None else max(timeout - job.carried.elapsed_s, 0.001)
     display = events.display
     agent = Agent(client, toolset, config, on_event=events, on_delta=display.delta if display is not None else None)
     try:
-        with signals.hard_deadline(config.limits.timeout):
-            return agent.run(job.task, prompt=prompt)
+        with signals.hard_deadline(timeout):
+            return agent.run(job.task, prompt=prompt, carried=job.carried)
     finally:
         toolset.close()  # background processes the run's commands left behind, now (not when collected)
 
@@ -142,6 +167,8 @@ def _finish(job: Job, guard, recorder: Recorder, result: RunResult | None) -> Ru
     message = result.summary if finished and result.summary.strip() else (
         f"glm-agent: {job.task}\n\nStopped: {result.stop_reason}")
     update: dict = {"run_dir": str(recorder.run_dir)}
+    if job.resumes:
+        update["extra"] = {**result.extra, "resumed_from": job.resumes}
     try:
         outcome = guard.end(message, commit=commit)
         update.update(commit=outcome.commit, branch=outcome.branch,
