@@ -17,7 +17,7 @@ SERVER = re.compile(r"\bservers?\b", re.IGNORECASE)
 
 def first_request(repo) -> dict:
     model = ScriptedModel([make_turn(calls=[("finish", {"summary": "nothing to do"})])])
-    run_job(Job("Check the web app", repo, Config()), model=model)
+    run_job(Job("Check the web app", repo, Config(limits={"evidence_before_finish": False})), model=model)
     return model.requests[0]
 
 

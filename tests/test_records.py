@@ -12,7 +12,7 @@ from helpers import FAKE_KEY, call, finish, run_script
 
 def test_request_events_hold_only_new_messages_and_rebuild_the_history(repo):
     script = [Reply(reasoning="r1", tool_calls=[("read_file", {"path": "README.md"})]), Reply(content="hmm"), finish()]
-    result, requests, events = run_script(repo, script)
+    result, requests, events = run_script(repo, script, config=Config(limits={"evidence_before_finish": False}))
     sent = [e["messages"] for e in events if e["type"] == "request"]
     assert len(sent) == 3 and [m["role"] for m in sent[0]] == ["system", "user"]
     assert [m["role"] for m in sent[1]] == ["assistant", "tool"] and [m["role"] for m in sent[2]] == ["assistant", "user"]
@@ -23,7 +23,7 @@ def test_request_events_hold_only_new_messages_and_rebuild_the_history(repo):
 
 def test_events_cover_start_responses_tools_and_stop(repo):
     result, _, events = run_script(repo, [call("read_file", path="README.md"), finish("ok")],
-                                   config=Config(limits={"max_steps": 9}))
+                                   config=Config(limits={"max_steps": 9, "evidence_before_finish": False}))
     kinds = [e["type"] for e in events]
     assert kinds == ["start", "request", "response", "tool_call", "tool_result",
                      "request", "response", "tool_call", "tool_result", "stop"]

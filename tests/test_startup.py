@@ -34,7 +34,8 @@ def probe(repo, tmp_path, *args: str, latency: float = 0.0) -> tuple[dict, dict]
     out = tmp_path / "probe.json"
     with StandIn(script=[Reply(tool_calls=[("finish", {"summary": "nothing to do"})])], latency=latency) as server:
         proc = subprocess.run([sys.executable, "-c", PROBE, "run", "say hello", "--repo", str(repo),
-                               "--base-url", server.base_url, "--json", *args],
+                               "--base-url", server.base_url, "--json", "-c", "limits.evidence_before_finish=false",
+                               *args],
                               capture_output=True, text=True, timeout=120,
                               env={**os.environ, "ZAI_API_KEY": "sk-test-startup-0123456789", "PROBE_OUT": str(out)})
         assert len(server.requests) == 1

@@ -84,6 +84,7 @@ class Toolset:
         self._changed_paths = changed_paths
         self._close = close
         self._plan, self._finisher = plan, finisher
+        self._succeeded: set[str] = set()
         if schemas is None:
             from glm_agent.tools.schemas import wire_schema
 
@@ -123,6 +124,10 @@ class Toolset:
             out["finish_refused"] = dict(self._finisher.refused)
         return out
 
+    def succeeded(self) -> set[str]:
+        """The names of the tools that have returned at least one result that is not an error."""
+        return set(self._succeeded)
+
     def close(self) -> None:
         """Stop what the run's commands left running in the background (also done when the toolset is collected)."""
         self._close()
@@ -159,6 +164,8 @@ class Toolset:
         text = f"{result.text}\n(note: {parsed.note})" if parsed.note else result.text
         # undecodable bytes kept as surrogates (edit_file, git output) cannot be sent as UTF-8 JSON
         text = text.encode("utf-8", "replace").decode("utf-8")
+        if not result.is_error:
+            self._succeeded.add(name)
         return replace(result, text=text, malformed=False)
 
     def _model(self, tool: Tool) -> type[ToolArgs]:
@@ -211,7 +218,8 @@ def build_toolset(root: Path, settings: ToolSettings | None = None, *, finish_ga
     reader, editor = Reader(workspace, history), Editor(workspace, history)
     search, shell, gits = Search(workspace), Shell(workspace), GitTools(workspace, history, user_changes)
     plan = Plan()
-    gates = [EvidenceGate(history.changed, lambda: shell.commands_run)] if evidence else []
+    looked = lambda: bool(toolset.succeeded() - {"finish", "update_plan"})  # noqa: E731  (toolset: below)
+    gates = [EvidenceGate(history.changed, lambda: shell.commands_run, looked)] if evidence else []
     finisher = FinishTool(gates + ([finish_gate] if finish_gate else []))
     runs = {
         "read_file": reader.read_file,
@@ -229,9 +237,10 @@ def build_toolset(root: Path, settings: ToolSettings | None = None, *, finish_ga
         "finish": finisher,
     }
     bash = settings.bash_timeout_default, settings.bash_timeout_max
-    return Toolset([Tool(name, partial(_argument_model, name, *bash), run) for name, run in runs.items()],
-                   changed_paths=history.changed, close=shell.close, schemas=_shipped_schemas(*bash), plan=plan,
-                   finisher=finisher)
+    toolset = Toolset([Tool(name, partial(_argument_model, name, *bash), run) for name, run in runs.items()],
+                      changed_paths=history.changed, close=shell.close, schemas=_shipped_schemas(*bash), plan=plan,
+                      finisher=finisher)
+    return toolset
 
 
 def _argument_model(name: str, bash_timeout_default: int, bash_timeout_max: int) -> type[ToolArgs]:

@@ -37,8 +37,9 @@ def replay(run_dir: Path, repo: Path | None = None) -> dict:
         target = Path(repo).resolve() if repo else _clone_start(start, Path(tmp) / "repo")
         replayed: list[dict] = []
         collect = lambda event: replayed.append(event) if event["type"] == "tool_result" else None  # noqa: E731
-        agent = Agent(ScriptedModel(turns), build_toolset(target), Config.from_dict(start["config"]),
-                      on_event=collect)
+        config = Config.from_dict(start["config"])
+        toolset = build_toolset(target, evidence=config.limits.evidence_before_finish)  # the run's own finish rule
+        agent = Agent(ScriptedModel(turns), toolset, config, on_event=collect)
         try:
             stop = agent.run(start["task"]).stop_reason
         except ScriptExhausted:
