@@ -78,3 +78,12 @@ def test_the_rule_can_be_turned_off(repo):
     result, requests, _ = run_script(repo, [finish("done")], config=config)
 
     assert result.stop_reason == "finished" and len(requests) == 1 and "finish_refused" not in result.extra
+
+
+def test_replay_reproduces_the_refusal(repo):
+    from glm_agent.jobs.replay import replay
+
+    script = [finish("Created hello.txt."), call("write_file", path="hello.txt", content="hi\n"), finish("done")]
+    result, _, _ = run_script(repo, script)
+    outcome = replay(Path(result.run_dir))
+    assert outcome["differences"] == [] and outcome["replayed_stop"] == "finished" and outcome["tool_calls"] == 3

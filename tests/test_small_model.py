@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from glm_agent.jobs.records import read_events
 from helpers import CALC_BUG, CHECK, SHARED, TEST, git, git_init
 
 pytestmark = pytest.mark.skipif(not os.environ.get("GLM_AGENT_SMALL_MODEL"),
@@ -73,8 +74,10 @@ def _run(repo: Path, base_url: str, task: str, *extra: str) -> dict:
     env = {**os.environ, "ZAI_API_KEY": "local-no-key"}
     proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=TASK_TIMEOUT + 120)
     result = json.loads(proc.stdout)
+    calls = [e["name"] for e in read_events(Path(result["run_dir"])) if e["type"] == "tool_call"]
     print(f"\n{task!r}: exit {proc.returncode}, stop {result['stop_reason']}, steps {result['steps']}, "
-          f"files {result['files_changed']}, extra {json.dumps(result['extra'])[:400]}\nsummary: {result['summary']}")
+          f"calls {calls}, files {result['files_changed']}, extra {json.dumps(result['extra'])[:400]}\n"
+          f"summary: {result['summary']}\nerror: {result['error']}")
     return result
 
 
