@@ -90,15 +90,21 @@ def test_create_hello_is_done_or_honestly_not_finished(tmp_path, base_url):
         assert "hi" in (repo / "hello.txt").read_text()
 
 
-@pytest.mark.timeout(TASK_TIMEOUT + 400)
-def test_fix_add_is_done_or_honestly_not_finished(tmp_path, base_url):
+def _calc_repo(tmp_path: Path) -> Path:
     repo = git_init(tmp_path / "repo")
     (repo / "calc.py").write_text(CALC_BUG)
     (repo / "tests").mkdir()
     (repo / "tests" / "test_calc.py").write_text(TEST)
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "calc with a bug")
-    result = _run(repo, base_url, "fix add() in calc.py")
+    return repo
+
+
+@pytest.mark.timeout(TASK_TIMEOUT + 400)
+@pytest.mark.parametrize("extra", [(), ("--check", CHECK)], ids=["plain", "with-check"])
+def test_fix_add_is_done_or_honestly_not_finished(tmp_path, base_url, extra):
+    repo = _calc_repo(tmp_path)
+    result = _run(repo, base_url, "fix add() in calc.py", *extra)
     if result["stop_reason"] == "finished":
         check = subprocess.run(CHECK, shell=True, cwd=repo, capture_output=True, text=True)
         assert check.returncode == 0, f"finished, but add() is still broken:\n{check.stdout}{check.stderr}"

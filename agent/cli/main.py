@@ -73,9 +73,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                                      "finish, and never loses your uncommitted work.",
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("task", nargs="?", help="what to do, in plain words (with --resume/--continue: a follow-up)")
+    add_common_options(run)
     add_check_options(run, required=False)
     add_resume_options(run)
-    add_common_options(run)
     run.set_defaults(handler=_cmd_run)
     demo = sub.add_parser("demo", help="offline demo: fix a failing test in a sample project")
     demo.add_argument("--live", action="store_true", help="use the real GLM-4.6 (needs ZAI_API_KEY)")

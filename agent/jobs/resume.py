@@ -44,11 +44,12 @@ def find_run(repo: Path, run_id: str | None) -> Record:
     root = open_repo(Path(repo).resolve()).root
     runs = root / RUNS_DIR
     if run_id is None:
-        recorded = sorted(p.name for p in runs.iterdir() if (p / "trajectory.jsonl").is_file()) if runs.is_dir() else []
+        trajectories = [p / "trajectory.jsonl" for p in runs.iterdir()] if runs.is_dir() else []
+        recorded = sorted((t.stat().st_mtime_ns, t.parent.name) for t in trajectories if t.is_file())  # last active
         if not recorded:
             raise ResumeError(f"no run is recorded in {runs}: there is nothing to continue; start one with "
                               "glm-agent run \"TASK\"")
-        run_id = recorded[-1]
+        run_id = recorded[-1][1]
     run_dir = runs / run_id
     if "/" in run_id or run_id.startswith(".") or not (run_dir / "trajectory.jsonl").is_file():
         raise ResumeError(f"no run {run_id!r} is recorded in {runs}; `ls {runs}` lists the runs")
