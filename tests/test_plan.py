@@ -76,3 +76,13 @@ def test_the_human_display_shows_the_plan_live_and_in_the_summary(repo):
 def test_the_system_prompt_says_when_to_plan():
     system = render("system")
     assert "update_plan" in system and "several steps" in system and "one-step task, skip the plan" in system
+
+
+def test_the_display_shows_a_plan_once_and_a_bad_plan_as_an_error():
+    out = io.StringIO()
+    display = HumanDisplay(out)
+    display.event({"type": "tool_result", "name": "update_plan", "text": "Plan updated (0 of 1 done):\n[ ] a",
+                   "is_error": False})
+    display.event({"type": "plan", "steps": [{"step": "a", "status": "pending"}]})
+    display.event({"type": "tool_result", "name": "update_plan", "text": "Error: at most one", "is_error": True})
+    assert out.getvalue() == "plan:\n  [ ] a\n  ✗ Error: at most one\n"

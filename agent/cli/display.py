@@ -49,6 +49,8 @@ class HumanDisplay:
         elif kind == "tool_call":
             self._line(self._bold(f"→ {_safe(event['name'])}") + " " + _safe(_preview(event["arguments"])))
         elif kind == "tool_result":
+            if event["name"] == "update_plan" and not event["is_error"]:
+                return  # the plan event right after it shows the plan
             self._line(_trim(_safe(event["text"]), "  ✗ " if event["is_error"] else "  │ "))
         elif kind == "retry":  # what streamed before the failure is shown again from the start
             if self._streamed:
