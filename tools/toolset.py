@@ -210,8 +210,8 @@ def build_toolset(root: Path, settings: ToolSettings | None = None, *, finish_ga
     """The toolset for one run on `root`; `finish_gate(summary)` returning a string refuses finish with that text.
 
     `user_changes`: the repo-relative paths already uncommitted when the run began, when the caller knows them
-    (the git guard does); None makes the git tools ask git. `evidence`: refuse, once, a finish before the run has
-    changed a file or run a command (glm_agent.tools.evidence); asked before `finish_gate`."""
+    (the git guard does); None makes the git tools ask git. `evidence`: refuse a finish before the run has changed a
+    file or run a command, once (again when it has not even looked; glm_agent.tools.evidence), before `finish_gate`."""
     settings = settings or ToolSettings()
     workspace = Workspace(Path(root), settings)
     history = FileState()
