@@ -28,7 +28,7 @@ _EXPORTS = {
     "ToolCall": "glm_agent.core.turn",
     "Usage": "glm_agent.core.turn",
     "Delta": "glm_agent.core.turn",
-    "build_toolset": "glm_agent.tools.toolset",
+    "build_toolset": "glm_agent.tools.builtin",
     "tool": "glm_agent.tools.custom",
     "ToolError": "glm_agent.tools.base",
     "ToolResult": "glm_agent.tools.base",

@@ -92,6 +92,16 @@ def finish(summary: str = "done") -> Reply:
     return call("finish", summary=summary)
 
 
+# Runs whose lone `finish` is not the point of the test turn "evidence before done" off (docs/done-and-resume.md):
+NO_EVIDENCE_ARGS = ("-c", "limits.evidence_before_finish=false")  # for the CLI
+
+
+def no_evidence_config(**sections) -> Config:
+    """Config(**sections) with limits.evidence_before_finish off (other limits given in `limits` are kept)."""
+    limits = {**sections.pop("limits", {}), "evidence_before_finish": False}
+    return Config(**sections, limits=limits)
+
+
 def run_script(repo: Path, script: list, *, config: Config | None = None, task: str = "Fix it", **job):
     """Run the job against a stand-in serving `script`; returns (result, stand-in requests, events)."""
     with StandIn(script) as server:

@@ -26,7 +26,7 @@ from helpers import (
 
 RESULT_KEYS = {"stop_reason", "summary", "steps", "usage", "cost_usd", "files_changed", "commit", "branch",
                "run_dir", "error", "limit", "extra", "structured_output", "sandbox"}
-EXTRA_KEYS = {"check_command", "check_before", "check_after", "attempts", "test_files_changed"}
+EXTRA_KEYS = {"check_command", "check_before", "check_after", "attempts", "test_files_changed", "finish_refused"}
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def test_fix_refuses_a_false_done_then_commits_the_real_fix_and_undo_restores(pr
     assert set(result) == RESULT_KEYS and set(result["extra"]) == EXTRA_KEYS
     assert refusal.startswith("finish refused") and "add(2, 3) returned -1, expected 5" in refusal
     extra = result["extra"]
-    assert extra["attempts"] == 2 and extra["test_files_changed"] == []
+    assert extra["attempts"] == 2 and extra["test_files_changed"] == [] and extra["finish_refused"] == {"check_failed": 1}
     assert extra["check_before"]["exit_code"] == 1 and extra["check_after"] == {**extra["check_after"], "exit_code": 0}
     assert result["branch"].startswith("glm-agent/fix-")
     assert git(project, "branch", "--show-current") == result["branch"]

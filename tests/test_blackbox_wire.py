@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from glm_agent.testing import Fault, Raw, Reply, StandIn
-from helpers import FAKE_KEY, call, finish
+from helpers import FAKE_KEY, NO_EVIDENCE_ARGS, call, finish
 
 FAST = ("-c", "model.backoff=[0,0]")
 WRITE = '{"path":"hello.txt","content":"hi\\n"}'
@@ -178,7 +178,7 @@ def test_system_prompt_and_tools_are_identical_across_two_runs(repo, tmp_path):
     firsts = []
     for path in (repo, git_init(tmp_path / "other")):
         with StandIn([finish()], api_key=FAKE_KEY) as server:
-            assert run_cli(path, server.base_url)[0] == 0
+            assert run_cli(path, server.base_url, *NO_EVIDENCE_ARGS)[0] == 0
             firsts.append(server.requests[0])
     assert json.dumps(firsts[0]["messages"][0]) == json.dumps(firsts[1]["messages"][0])
     assert json.dumps(firsts[0]["tools"]) == json.dumps(firsts[1]["tools"])
@@ -214,7 +214,7 @@ def test_a_real_recorded_glm_stream_drives_a_step(repo):
     need(fixture.is_file(), f"the real-wire recording {fixture}")
     body = json.loads(fixture.read_text())["response"]["body"]
     with StandIn([Raw(body, chunks=[37, 400, 3]), finish()], api_key=FAKE_KEY) as server:
-        code, result, err = run_cli(repo, server.base_url)
+        code, result, err = run_cli(repo, server.base_url, *NO_EVIDENCE_ARGS)
         requests = server.requests
     assert code == 0, err
     tool_call = assistant(requests[1])["tool_calls"][0]
@@ -443,7 +443,7 @@ def test_a_key_pasted_with_a_newline_still_works_and_loopback_bypasses_proxies(r
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.setenv(var, f"http://127.0.0.1:{closed_port}")
     with StandIn([finish()], api_key=FAKE_KEY) as server:
-        code, result, err = run_cli(repo, server.base_url, key=f" {FAKE_KEY}\n")
+        code, result, err = run_cli(repo, server.base_url, *NO_EVIDENCE_ARGS, key=f" {FAKE_KEY}\n")
     assert code == 0, err
 
 

@@ -52,12 +52,14 @@ def test_run_json_prints_only_the_result_and_exits_0(repo):
 
 
 def test_human_output_streams_calls_and_ends_with_a_summary(repo):
-    script = [Reply(content="Reading first.", tool_calls=[("read_file", {"path": "README.md"})]), finish("read it")]
+    script = [Reply(content="Reading first.", tool_calls=[("read_file", {"path": "README.md"})]), finish("read it"),
+              finish("read it; a read-only task changes nothing")]
     with StandIn(script) as server:
         code, out, _ = run_cli("run", "Read the readme", "--repo", repo, "--base-url", server.base_url, "--no-branch")
     assert code == 0
     assert "Reading first." in out and "→ read_file" in out and "hello" in out
-    assert "stop: finished" in out and "steps: 2" in out and "% cached" in out and "cost: $" in out
+    assert "✗ finish refused, once" in out and "(finish refused: no_evidence)" in out
+    assert "stop: finished" in out and "steps: 3" in out and "% cached" in out and "cost: $" in out
     assert git(repo, "branch", "--show-current") == "main"
 
 

@@ -16,6 +16,7 @@ from glm_agent.glm.client import GLMClient
 from glm_agent.glm.errors import ContextTooLongError
 from glm_agent.jobs.records import read_events
 from glm_agent.jobs.replay import replay
+from glm_agent.jobs.resume import conversation
 from glm_agent.jobs.run import Job, run_job
 from glm_agent.testing import Reply, StandIn
 from glm_agent.testing.responders import summarizing
@@ -98,16 +99,9 @@ def test_a_long_run_compacts_keeps_the_task_verbatim_and_the_cache_recovers(long
 def test_the_record_rebuilds_every_request_sent_compactions_included(long_repo):
     _, answered, _, _, events = long_run(long_repo, 60)
     sent = [body["messages"] for body in answered if not is_summary_request(body["messages"])]
-    rebuilt, conversation = [], []
-    for event in events:  # as docs/cli.md says: `tools` starts anew, a shorten event rewrites by index
-        if event["type"] == "request":
-            conversation = list(event["messages"]) if "tools" in event else conversation + event["messages"]
-            rebuilt.append(json.loads(json.dumps(conversation)))
-        elif event["type"] == "compaction" and event["stage"] == "shorten":
-            for index, text in event["messages"].items():
-                conversation[int(index)] = {**conversation[int(index)], "content": text}
-            for index in event["reasoning_dropped_at"]:
-                conversation[index] = {k: v for k, v in conversation[index].items() if k != "reasoning_content"}
+    requests = [i for i, event in enumerate(events) if event["type"] == "request"]
+    # the record read as docs/cli.md says (and --resume reads it): the conversation as each request sent it
+    rebuilt = [conversation(events[:i + 1]) for i in requests]
     assert sum("tools" in e for e in events if e["type"] == "request") >= 2  # the first, and after a summary
     assert any(e["type"] == "compaction" and e["stage"] == "shorten" for e in events)
     assert rebuilt == sent

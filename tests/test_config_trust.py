@@ -12,6 +12,7 @@ from glm_agent.config.loading import load_config, user_config_path
 from glm_agent.config.settings import ConfigError
 from glm_agent.config.trust import REPO_RULES, USER_ONLY
 from glm_agent.testing import Reply, StandIn
+from helpers import NO_EVIDENCE_ARGS
 
 FAKE_KEY = "zai-trust-key-41c9e0d2"
 
@@ -110,7 +111,7 @@ def test_through_the_cli_a_loosening_repository_is_refused_before_anything_start
     assert proc.returncode == 2 and result == {}
     assert "limits.max_cost_usd = 1000.0 is refused" in proc.stderr and "(yours: 0.5)" in proc.stderr
     assert not (repo / ".glm-agent" / "runs").exists()
-    trusted, result = cli(repo, "--trust-repo-config")
+    trusted, result = cli(repo, "--trust-repo-config", *NO_EVIDENCE_ARGS)
     assert trusted.returncode == 0 and result["stop_reason"] == "finished", trusted.stderr
 
 

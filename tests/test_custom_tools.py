@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import pytest
-from glm_agent import Config, Job, ToolError, build_toolset, run_job, tool
+from glm_agent import Job, ToolError, build_toolset, run_job, tool
 from glm_agent.config.settings import ConfigError
 from glm_agent.testing import StandIn
-from helpers import call, finish, run_script, tool_results
+from helpers import call, finish, no_evidence_config, run_script, tool_results
 from pydantic import Field
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "custom_tool.py"
@@ -37,7 +37,7 @@ def test_the_example_adds_a_tool_and_runs(repo):
 
 
 def test_the_schema_comes_from_the_signature_and_is_sent_after_the_built_in_tools(repo):
-    _, requests, _ = run_script(repo, [finish()], tools=[scale])
+    _, requests, _ = run_script(repo, [finish()], config=no_evidence_config(), tools=[scale])
     tools = requests[0]["tools"]
     assert tools[-1] == {"type": "function", "function": {
         "name": "scale", "description": "Multiply a number by a factor.",
@@ -90,7 +90,7 @@ def test_templates_are_replaced_from_a_folder(repo, tmp_path):
     folder.mkdir()
     (folder / "system.j2").write_text("You are the house agent. Follow HOUSE.md.")
     (folder / "task.j2").write_text("House task: {{ task }}")
-    _, requests, _ = run_script(repo, [finish()], task="Fix it", prompts=folder)
+    _, requests, _ = run_script(repo, [finish()], config=no_evidence_config(), task="Fix it", prompts=folder)
     system, user = requests[0]["messages"][:2]
     assert system["content"] == "You are the house agent. Follow HOUSE.md."
     assert user["content"] == "House task: Fix it"
@@ -99,7 +99,7 @@ def test_templates_are_replaced_from_a_folder(repo, tmp_path):
 def test_the_folder_may_come_from_the_config_relative_to_the_repository(repo):
     (repo / "house").mkdir()
     (repo / "house" / "system.j2").write_text("House rules.")
-    _, requests, _ = run_script(repo, [finish()], config=Config(prompts={"folder": "house"}))
+    _, requests, _ = run_script(repo, [finish()], config=no_evidence_config(prompts={"folder": "house"}))
     assert requests[0]["messages"][0]["content"] == "House rules."
     assert "Fix it" in requests[0]["messages"][1]["content"]  # task.j2 not replaced: the built-in one
 

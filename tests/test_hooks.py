@@ -13,10 +13,12 @@ from glm_agent.testing import Reply, StandIn
 from glm_agent.tools.hooks import Hooks
 from helpers import (
     CHECK,
+    NO_EVIDENCE_ARGS,
     buggy_project,
     call,
     cli,
     finish,
+    no_evidence_config,
     run_script,
     toml_config,
     tool_results,
@@ -30,11 +32,14 @@ def hook(script: str, *args: str) -> str:
 
 
 def hooks_config(**events) -> Config:
-    return Config(hooks={event: [{"command": c, **extra} for c, extra in items] for event, items in events.items()})
+    """The hooks, and evidence before done off: these runs' lone finish is not what is tested."""
+    return no_evidence_config(hooks={event: [{"command": c, **extra} for c, extra in items]
+                                     for event, items in events.items()})
 
 
 def run_cli(repo: Path, server: StandIn, config: Path) -> dict:
-    proc = cli("run", "Do it", "--repo", str(repo), "--base-url", server.base_url, "--config", str(config), "--json")
+    proc = cli("run", "Do it", "--repo", str(repo), "--base-url", server.base_url, "--config", str(config), "--json",
+               *NO_EVIDENCE_ARGS)
     assert proc.returncode in (0, 1), proc.stderr
     return json.loads(proc.stdout)
 

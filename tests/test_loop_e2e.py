@@ -6,7 +6,7 @@ import subprocess
 import pytest
 from glm_agent.config.settings import Config
 from glm_agent.testing import Fault, Reply
-from helpers import call, dumps, finish, run_script
+from helpers import call, dumps, finish, no_evidence_config, run_script
 
 
 def git(repo, *args):
@@ -75,7 +75,8 @@ def test_no_commit_leaves_the_change_uncommitted(calc_repo):
 
 
 def test_nudge_then_finish(calc_repo):
-    result, requests, events = run_script(calc_repo, [Reply(content="All good, I think."), finish()])
+    result, requests, events = run_script(calc_repo, [Reply(content="All good, I think."), finish()],
+                                          config=no_evidence_config())
     assert result.stop_reason == "finished"
     assert requests[1]["messages"][-1]["role"] == "user" and "finish" in requests[1]["messages"][-1]["content"]
     assert [e["type"] for e in events].count("nudge") == 1
@@ -134,7 +135,7 @@ def test_agents_md_from_the_root_down_to_the_working_folder_goes_into_the_task_p
     (calc_repo / "pkg" / "AGENTS.md").write_text("Package rule: no floats.\n")
     (calc_repo / "other").mkdir()
     (calc_repo / "other" / "AGENTS.md").write_text("Unrelated rule.\n")
-    _, requests, _ = run_script(calc_repo / "pkg" / "sub", [finish()])
+    _, requests, _ = run_script(calc_repo / "pkg" / "sub", [finish()], config=no_evidence_config())
     system, task = requests[0]["messages"]
     assert "Root rule" not in system["content"]  # the system prompt stays byte-stable across repos
     text = task["content"]
@@ -146,7 +147,8 @@ def test_agents_md_is_capped(calc_repo):
     (calc_repo / "AGENTS.md").write_text("A" * 100 + "TAIL\n")
     (calc_repo / "pkg").mkdir()
     (calc_repo / "pkg" / "AGENTS.md").write_text("Package rule.\n")
-    _, requests, _ = run_script(calc_repo / "pkg", [finish()], config=Config(context={"agents_md_max_bytes": 60}))
+    _, requests, _ = run_script(calc_repo / "pkg", [finish()], config=no_evidence_config(
+        context={"agents_md_max_bytes": 60}))
     text = requests[0]["messages"][1]["content"]
     assert "A" * 60 in text and "A" * 61 not in text and "TAIL" not in text and "Package rule" not in text
     assert "truncated" in text
@@ -156,8 +158,8 @@ def test_system_prompt_and_tools_are_identical_across_runs(calc_repo, tmp_path):
     from helpers import git_init
 
     other = git_init(tmp_path / "other")
-    _, first, _ = run_script(calc_repo, [finish()], task="one task")
-    _, second, _ = run_script(other, [finish()], task="another task")
+    _, first, _ = run_script(calc_repo, [finish()], task="one task", config=no_evidence_config())
+    _, second, _ = run_script(other, [finish()], task="another task", config=no_evidence_config())
     assert first[0]["messages"][0] == second[0]["messages"][0]
     assert dumps({"t": first[0]["tools"]}) == dumps({"t": second[0]["tools"]})
 
@@ -188,7 +190,7 @@ def test_a_finish_gate_can_end_the_run_with_its_own_reason(calc_repo):
         raise EndRun("check_failed", "the check still fails after 2 attempts")
 
     result, requests, events = run_script(calc_repo, [finish("first"), finish("second"), finish("never")],
-                                          finish_gate=gate)
+                                          finish_gate=gate, config=no_evidence_config())
     assert (result.stop_reason, result.error, result.steps) == ("check_failed", "the check still fails after 2 attempts", 2)
     assert "still fails: try again" in requests[1]["messages"][-1]["content"]
     assert result.commit is None and events[-1]["stop_reason"] == "check_failed"

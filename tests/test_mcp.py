@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from glm_agent.testing import StandIn
+from glm_agent.tools.base import SCHEMA_FILE
 from glm_agent.tools.mcp.naming import wire_name, wire_schema
 from helpers import (
+    NO_EVIDENCE_ARGS,
     call,
     cli,
     finish,
@@ -108,7 +110,7 @@ def test_a_tool_error_a_hang_and_a_crash_are_tool_errors_and_the_run_goes_on(rep
               call("mcp__notes__crash"), call("mcp__notes__add", a=1, b=1), call("git_status"), finish()]
     started = time.monotonic()
     with StandIn(script) as server:
-        proc, result = run(repo, server, stdio_config(tmp_path, "timeout = 1.5"))
+        proc, result = run(repo, server, stdio_config(tmp_path, "timeout = 1.5"), *NO_EVIDENCE_ARGS)
     assert proc.returncode == 0, proc.stderr
     assert result["stop_reason"] == "finished" and time.monotonic() - started < 25
     error, hang, crash, after, status = tool_results(server.requests[-1])[:5]
@@ -168,7 +170,8 @@ def test_more_tools_than_glm_takes_is_a_clear_error(repo, tmp_path):
     with StandIn([finish()]) as server:
         proc, _ = run(repo, server, stdio_config(tmp_path, env='NOTES_EXTRA_TOOLS = "120"'))
     assert proc.returncode == 2, proc.stderr
-    assert "139 tools" in proc.stderr and "at most 128" in proc.stderr
+    offered = len(json.loads(SCHEMA_FILE.read_text())["tools"]) + 7 + 120  # built-in, the server's own, extra
+    assert f"{offered} tools" in proc.stderr and "at most 128" in proc.stderr
     assert server.requests == []
 
 
@@ -176,7 +179,8 @@ def test_more_tools_than_glm_takes_is_a_clear_error(repo, tmp_path):
 def test_without_servers_the_sdk_is_never_imported(repo):
     code = ("import sys; from pathlib import Path; from glm_agent.testing import StandIn, Reply;"
             "from glm_agent import Job, run_job, GLMClient, Config\n"
-            "with StandIn([Reply(tool_calls=[('finish', {'summary': 'ok'})])]) as s:\n"
+            "with StandIn([Reply(tool_calls=[('bash', {'command': 'true'})]),"
+            "              Reply(tool_calls=[('finish', {'summary': 'ok'})])]) as s:\n"
             "    with GLMClient(s.base_url, 'k' * 20, max_retries=0) as c:\n"
             f"        r = run_job(Job('x', Path({str(repo)!r}), Config()), model=c)\n"
             "print(r.stop_reason, 'mcp' in sys.modules)")

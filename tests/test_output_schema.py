@@ -17,6 +17,7 @@ from helpers import (
     cli,
     doc_example,
     finish,
+    no_evidence_config,
     run_script,
     tool_results,
 )
@@ -61,19 +62,20 @@ def test_the_documented_refusal_text_is_what_the_model_gets():
 
     docs = (DOCS / "output.md").read_text()
     shown = docs.split("A refused `finish` as the model sees it:\n\n```text\n", 1)[1].split("```", 1)[0].strip()
-    tool = FinishTool(None, json.loads(doc_example("review.schema.json")))
+    tool = FinishTool([], json.loads(doc_example("review.schema.json")))
     outcome = tool(FinishWithResult(summary="s", result={"verdict": "done", "files": []}))
     assert outcome.is_error and outcome.text == shown and tool.output is None
 
 
 def test_a_result_sent_as_a_json_string_is_decoded(repo):
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
-    result, _, _ = run_script(repo, [call("finish", summary="ok", result='{"n": 3}')], output_schema=schema)
+    result, _, _ = run_script(repo, [call("finish", summary="ok", result='{"n": 3}')], output_schema=schema,
+                              config=no_evidence_config())
     assert result.stop_reason == "finished" and result.structured_output == {"n": 3}
 
 
 def test_without_a_schema_finish_is_unchanged(repo):
-    result, requests, _ = run_script(repo, [finish("ok")])
+    result, requests, _ = run_script(repo, [finish("ok")], config=no_evidence_config())
     finish_tool = next(t["function"] for t in requests[0]["tools"] if t["function"]["name"] == "finish")
     assert "result" not in finish_tool["parameters"]["properties"] and result.structured_output is None
     assert result.to_dict()["structured_output"] is None
@@ -124,7 +126,7 @@ def test_a_finish_without_the_result_is_refused_and_the_run_goes_on(repo):
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
     script = [finish("no result"), call("finish", summary="ok", result={"n": "three"}),
               call("finish", summary="ok", result={"n": 3})]
-    result, requests, _ = run_script(repo, script, output_schema=schema)
+    result, requests, _ = run_script(repo, script, output_schema=schema, config=no_evidence_config())
     assert "missing required field 'result'" in tool_results(requests[1])[-1]
     assert "at result.n: 'three' is not of type 'integer'" in tool_results(requests[2])[-1]
     assert result.steps == 3 and result.structured_output == {"n": 3}

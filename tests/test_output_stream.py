@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 from glm_agent.testing import Reply, StandIn
-from helpers import CHECK, FAKE_KEY, buggy_project, call, cli, doc_example, finish
+from helpers import (
+    CHECK,
+    FAKE_KEY,
+    NO_EVIDENCE_ARGS,
+    buggy_project,
+    call,
+    cli,
+    doc_example,
+    finish,
+)
 
 
 def script():
@@ -74,7 +83,7 @@ def test_progress_puts_the_human_display_on_stderr(repo):
     assert all(json.loads(line) for line in proc.stdout.splitlines())
     with StandIn(script()) as server:
         proc = cli("run", "Write hello", "--repo", repo, "--base-url", server.base_url, "--json", "--progress",
-                   "--branch", "again")
+                   "--branch", "again", *NO_EVIDENCE_ARGS)  # hello.txt already says hi: nothing changes
     assert json.loads(proc.stdout)["stop_reason"] == "finished" and "→ write_file" in proc.stderr
 
 

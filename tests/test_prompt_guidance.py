@@ -7,17 +7,17 @@ from __future__ import annotations
 import json
 import re
 
-from glm_agent.config.settings import Config
 from glm_agent.jobs.run import Job, run_job
 from glm_agent.prompts import TEMPLATE_DIR
 from glm_agent.testing.models import ScriptedModel, make_turn
+from helpers import no_evidence_config
 
 SERVER = re.compile(r"\bservers?\b", re.IGNORECASE)
 
 
 def first_request(repo) -> dict:
     model = ScriptedModel([make_turn(calls=[("finish", {"summary": "nothing to do"})])])
-    run_job(Job("Check the web app", repo, Config()), model=model)
+    run_job(Job("Check the web app", repo, no_evidence_config()), model=model)
     return model.requests[0]
 
 

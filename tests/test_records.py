@@ -4,15 +4,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from glm_agent.config.settings import Config
 from glm_agent.jobs.records import Recorder, new_run_id, read_events, slugify
 from glm_agent.testing import Reply
-from helpers import FAKE_KEY, call, finish, run_script
+from helpers import FAKE_KEY, call, finish, no_evidence_config, run_script
 
 
 def test_request_events_hold_only_new_messages_and_rebuild_the_history(repo):
     script = [Reply(reasoning="r1", tool_calls=[("read_file", {"path": "README.md"})]), Reply(content="hmm"), finish()]
-    result, requests, events = run_script(repo, script)
+    result, requests, events = run_script(repo, script, config=no_evidence_config())
     sent = [e["messages"] for e in events if e["type"] == "request"]
     assert len(sent) == 3 and [m["role"] for m in sent[0]] == ["system", "user"]
     assert [m["role"] for m in sent[1]] == ["assistant", "tool"] and [m["role"] for m in sent[2]] == ["assistant", "user"]
@@ -23,7 +22,7 @@ def test_request_events_hold_only_new_messages_and_rebuild_the_history(repo):
 
 def test_events_cover_start_responses_tools_and_stop(repo):
     result, _, events = run_script(repo, [call("read_file", path="README.md"), finish("ok")],
-                                   config=Config(limits={"max_steps": 9}))
+                                   config=no_evidence_config(limits={"max_steps": 9}))
     kinds = [e["type"] for e in events]
     assert kinds == ["start", "request", "response", "tool_call", "tool_result",
                      "request", "response", "tool_call", "tool_result", "stop"]

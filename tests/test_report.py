@@ -11,7 +11,16 @@ from glm_agent.cli.main import main
 from glm_agent.config.loading import load_config
 from glm_agent.report import write_report
 from glm_agent.testing import Reply, StandIn
-from helpers import CALC_FIXED, CHECK, FAKE_KEY, buggy_project, call, finish, run_script
+from helpers import (
+    CALC_FIXED,
+    CHECK,
+    FAKE_KEY,
+    buggy_project,
+    call,
+    finish,
+    no_evidence_config,
+    run_script,
+)
 
 SECRET = "tok-configured-secret-42424242"
 
@@ -146,7 +155,7 @@ def test_plan_updates_and_compactions_show_where_they_happened(repo):
 
 @pytest.mark.parametrize("sandbox, shown", [({"mode": "bwrap", "network": False}, "bwrap"), ("none", "none")])
 def test_the_sandbox_mode_is_in_the_header_when_recorded(repo, sandbox, shown):
-    result, _, _ = run_script(repo, [finish()])
+    result, _, _ = run_script(repo, [finish()], config=no_evidence_config())
     path = Path(result.run_dir) / "result.json"
     recorded = json.loads(path.read_text())["sandbox"]["mode"]  # every run records its sandbox mode
     assert f"<tr><th>sandbox</th><td>{recorded}" in write_report(Path(result.run_dir)).read_text()
@@ -155,7 +164,8 @@ def test_the_sandbox_mode_is_in_the_header_when_recorded(repo, sandbox, shown):
 
 
 def test_a_run_without_result_json_reports_its_last_stop(repo):
-    result, _, _ = run_script(repo, [call("read_file", path="README.md"), finish("read")])
+    result, _, _ = run_script(repo, [call("read_file", path="README.md"), finish("read")],
+                              config=no_evidence_config())
     (Path(result.run_dir) / "result.json").unlink()  # killed before it was written
     html = write_report(Path(result.run_dir)).read_text()
     assert 'id="stop-reason">finished<' in html and '<td id="step-count">2</td>' in html

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from glm_agent.testing import Reply, StandIn
-from helpers import bwrap_works, git, git_init, need
+from helpers import NO_EVIDENCE_ARGS, bwrap_works, git, git_init, need
 
 FAKE_KEY = "zai-sandbox-key-8d2f61c0ab"
 USER_FILES = {
@@ -115,7 +115,7 @@ DESTRUCTIVE = [
 @pytest.mark.parametrize("command", DESTRUCTIVE)
 def test_what_a_sandboxed_command_destroys_undo_puts_back_byte_for_byte(repo, sandboxed, command):
     before = user_state(repo)
-    done = run(repo, [calls(command)])
+    done = run(repo, [calls(command)], *NO_EVIDENCE_ARGS)  # the guard refuses some: no command ran
     assert (done.code, done.result["stop_reason"]) == (0, "finished"), done.stderr
     assert done.result["sandbox"]["mode"] == "bwrap" and "SyntaxError" not in done.texts[0]
     assert git(repo, "for-each-ref", "refs/glm-agent/")  # .git was out of the command's reach
@@ -252,7 +252,7 @@ def test_sandbox_off_says_so_once_and_the_summary_line_shows_the_mode(repo):
     script = [Reply(tool_calls=[("finish", {"summary": "done"})])]
     with StandIn(script) as server:
         proc = subprocess.run([sys.executable, "-I", "-m", "glm_agent", "run", "t", "--repo", str(repo), "--base-url",
-                               server.base_url, "--sandbox", "off", "--no-branch"],
+                               server.base_url, "--sandbox", "off", "--no-branch", *NO_EVIDENCE_ARGS],
                               env={**os.environ, "ZAI_API_KEY": FAKE_KEY}, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("sandbox off") == 1 and "WARNING" not in proc.stderr
@@ -282,7 +282,7 @@ def test_without_the_sandbox_undo_restores_from_the_copy_outside_when_the_refs_a
 
 
 def test_above_the_bound_no_copy_is_made_and_the_run_says_so(repo):
-    done = run(repo, [], "--sandbox", "off", "--no-branch", "-c", "sandbox.copy_max_mb=0.00001")
+    done = run(repo, [], "--sandbox", "off", "--no-branch", "-c", "sandbox.copy_max_mb=0.00001", *NO_EVIDENCE_ARGS)
     assert done.code == 0, done.stderr
     assert "more than sandbox.copy_max_mb" in done.stderr and "undo relies on the refs in .git alone" in done.stderr
     state = Path(os.environ["HOME"]) / ".local" / "state" / "glm-agent" / "copies"

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 from glm_agent.testing import Reply, StandIn
+from helpers import NO_EVIDENCE_ARGS
 
 # Runs the real CLI with an audit hook that notes which packages are loaded when the first socket connects,
 # and which thread first imports pydantic.
@@ -34,7 +35,7 @@ def probe(repo, tmp_path, *args: str, latency: float = 0.0) -> tuple[dict, dict]
     out = tmp_path / "probe.json"
     with StandIn(script=[Reply(tool_calls=[("finish", {"summary": "nothing to do"})])], latency=latency) as server:
         proc = subprocess.run([sys.executable, "-c", PROBE, "run", "say hello", "--repo", str(repo),
-                               "--base-url", server.base_url, "--json", *args],
+                               "--base-url", server.base_url, "--json", *NO_EVIDENCE_ARGS, *args],
                               capture_output=True, text=True, timeout=120,
                               env={**os.environ, "ZAI_API_KEY": "sk-test-startup-0123456789", "PROBE_OUT": str(out)})
         assert len(server.requests) == 1

@@ -11,7 +11,7 @@ import pytest
 from glm_agent.tools import ToolResult, ToolSettings, build_toolset
 
 NAMES = ["read_file", "write_file", "edit_file", "undo_edit", "glob", "grep", "bash", "git_status", "git_diff",
-         "git_log", "git_commit", "finish"]
+         "git_log", "git_commit", "update_plan", "finish"]
 
 
 def call(toolset, name, **kwargs) -> ToolResult:
@@ -64,7 +64,7 @@ def test_descriptions_say_when_not_to_use(repo):
 
 
 def test_schemas_are_byte_stable_across_processes(repo):
-    code = ("import json,sys; from tools import build_toolset; "
+    code = ("import json,sys; from glm_agent.tools import build_toolset; "
             "print(json.dumps(build_toolset(sys.argv[1]).schemas(), separators=(',',':')))")
     runs = {subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout

@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {"EndRun": "glm_agent.tools.base", "ToolResult": "glm_agent.tools.base", "ToolSettings": "glm_agent.tools.base",
-            "Toolset": "glm_agent.tools.toolset", "build_toolset": "glm_agent.tools.toolset"}
+            "Toolset": "glm_agent.tools.toolset", "build_toolset": "glm_agent.tools.builtin"}
 __all__ = list(_EXPORTS)
 
 

@@ -15,12 +15,14 @@ SCHEMA_FILE = Path(__file__).with_name("schemas.json")  # the default tools' wir
 class ToolResult:
     """What a tool call returns to the loop; `finish_summary` is set only when finish was accepted, `malformed`
     when the call could not even be read (unknown tool, unparsable arguments): the loop counts those as format
-    errors rather than as a repeated action."""
+    errors rather than as a repeated action; `event`, a trajectory event the loop records beside the result
+    (a refused finish, a new plan)."""
 
     text: str
     is_error: bool = False
     finish_summary: str | None = None
     malformed: bool = False
+    event: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""finish: the model's completion signal, optionally checked by a gate (fix mode: the check must pass) and, with an
-output schema (`--output-schema`), carrying a `result` object that must validate against it."""
+"""finish: the model's completion signal, accepted only when every gate lets it through (evidence of work in a
+run, the check in fix mode and `run --check`) and, with an output schema (`--output-schema`), only with a `result`
+that validates; each refusal is counted by reason and recorded as an event."""
 from __future__ import annotations
 
-import copy
-import json
+from collections import Counter
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from glm_agent.tools.base import ToolResult
@@ -11,93 +12,44 @@ from glm_agent.tools.base import ToolResult
 if TYPE_CHECKING:
     from glm_agent.tools.schemas import Finish
 
-FinishGate = Callable[[str], "str | None"]
-RESULT_DESCRIPTION = "The final answer as a JSON value that matches the output schema given here"
-_MAX_ERRORS = 10  # validation errors shown to the model at once
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a gate refused a finish: the text the model reads, and the reason recorded and counted."""
+
+    text: str
+    reason: str
+
+
+FinishGate = Callable[[str], "str | Refusal | None"]  # a plain string is a refusal with reason "gate"
 
 
 class FinishTool:
-    """The finish tool; with a gate, a returned string is the reason the finish is refused; with a schema, the
-    `result` argument is validated first, and `output` holds it once a finish was accepted."""
+    """The finish tool: the result is checked against the schema (when there is one), then the gates are asked in
+    order; the first refusal is the answer. `output` holds the accepted finish's result."""
 
-    def __init__(self, gate: FinishGate | None = None, schema: dict | None = None):
-        self.gate, self.schema, self.output = gate, schema, None
-        self._validator = None if schema is None else _validator_class(schema)(schema)
+    def __init__(self, gates: list[FinishGate], schema: dict | None = None):
+        from glm_agent.tools.result_schema import ResultCheck
+
+        self.gates, self.output = gates, None
+        self.refused: Counter[str] = Counter()
+        self._check = None if schema is None else ResultCheck(schema)
 
     def __call__(self, args: Finish) -> ToolResult:
-        result = getattr(args, "result", None)
-        if self._validator is not None:
-            result = _decoded(result, self._validator)
-            problems = _problems(result, self._validator)
+        result: Any = getattr(args, "result", None)
+        if self._check is not None:
+            result, problems = self._check.problems(result)
             if problems:
-                return ToolResult("Error: finish refused: `result` does not match the output schema:\n"
-                                  + "\n".join(f"- {p}" for p in problems)
-                                  + "\nCall finish again with a corrected `result`.", is_error=True)
-        problem = self.gate(args.summary) if self.gate else None
-        if problem is not None:
-            return ToolResult(problem, is_error=True)
+                return self._refuse(Refusal("Error: finish refused: `result` does not match the output schema:\n"
+                                            + "\n".join(f"- {p}" for p in problems)
+                                            + "\nCall finish again with a corrected `result`.", "output_schema"))
+        for gate in self.gates:
+            problem = gate(args.summary)
+            if problem is not None:
+                return self._refuse(problem if isinstance(problem, Refusal) else Refusal(problem, "gate"))
         self.output = result
         return ToolResult("Finished.", finish_summary=args.summary)
 
-
-def check_schema(schema: Any) -> None:
-    """Raise ValueError saying why `schema` is not a usable JSON Schema (jsonschema must be installed)."""
-    if not isinstance(schema, dict):
-        raise ValueError(f"not a JSON Schema: a schema is a JSON object, not a {type(schema).__name__}")
-    from jsonschema.exceptions import SchemaError
-
-    try:
-        _validator_class(schema).check_schema(schema)
-    except SchemaError as exc:
-        where = "/".join(str(part) for part in exc.path) or "(top level)"
-        raise ValueError(f"not a valid JSON Schema at {where}: {exc.message}") from None
-
-
-def with_result_schema(schemas: list[dict], schema: dict) -> list[dict]:
-    """The wire tool list with finish taking a required `result` of the user's schema; computed once per run, so
-    the tool list stays byte-stable for the prompt cache. `$defs` move to the parameters' root, where the
-    schema's own `#/$defs/...` references then resolve."""
-    out = []
-    for tool in schemas:
-        if tool["function"]["name"] == "finish":
-            tool = copy.deepcopy(tool)
-            tool["function"]["description"] += " Also pass `result`: your final answer, as its schema describes."
-            params = tool["function"]["parameters"]
-            result = {k: v for k, v in schema.items() if k not in ("$schema", "$id", "$defs", "definitions")}
-            result.setdefault("description", RESULT_DESCRIPTION)
-            params["properties"]["result"] = result
-            params["required"] = [*params.get("required", []), "result"]
-            for key in ("$defs", "definitions"):
-                if key in schema:
-                    params[key] = schema[key]
-        out.append(tool)
-    return out
-
-
-def _validator_class(schema: dict):
-    from jsonschema.validators import validator_for
-
-    return validator_for(schema)
-
-
-def _decoded(value: Any, validator) -> Any:
-    """A result the model sent as a JSON string (GLM often quotes objects) is decoded when the string itself does
-    not validate."""
-    if isinstance(value, str) and not validator.is_valid(value):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _problems(value: Any, validator) -> list[str]:
-    errors = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.path)))
-    shown = [f"at {_where(error)}: {error.message}" for error in errors[:_MAX_ERRORS]]
-    if len(errors) > _MAX_ERRORS:
-        shown.append(f"... and {len(errors) - _MAX_ERRORS} more")
-    return shown
-
-
-def _where(error) -> str:
-    return "result" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+    def _refuse(self, refusal: Refusal) -> ToolResult:
+        self.refused[refusal.reason] += 1
+        return ToolResult(refusal.text, is_error=True, event={"type": "finish_refused", "reason": refusal.reason})

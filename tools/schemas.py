@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import Any, Literal
 
 from glm_agent.tools.base import SCHEMA_FILE, ToolSettings
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
@@ -150,6 +150,32 @@ class GitCommit(ToolArgs):
         return [value] if isinstance(value, str) else value
 
 
+class PlanStep(BaseModel):
+    """One step of the plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    step: str = Field(min_length=1, max_length=300, description="What the step does, in a few words")
+    status: Literal["pending", "in_progress", "done"] = Field(description="pending, in_progress or done")
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _spelling(cls, value):
+        """"in progress", "In-Progress", "completed" are what models write for the two statuses."""
+        if isinstance(value, str):
+            value = "_".join(value.strip().lower().replace("-", " ").split())
+            return {"completed": "done", "complete": "done", "todo": "pending"}.get(value, value)
+        return value
+
+
+class UpdatePlan(ToolArgs):
+    """Set the plan of a task that takes several steps: the whole list each time, with each step's status (at
+    most one in_progress). Call it at the start of a multi-step task and again as steps get done; skip it for a
+    one-step task."""
+
+    steps: list[PlanStep] = Field(min_length=1, max_length=20, description="The steps, in order")
+
+
 class Finish(ToolArgs):
     """Call when the task is complete (or cannot be completed), with a short summary of what you did and how you
     verified it. This ends the run; do not call it while work remains."""
@@ -178,16 +204,32 @@ def tool_models(bash_timeout_default: int, bash_timeout_max: int) -> dict[str, t
         "git_diff": GitDiff,
         "git_log": GitLog,
         "git_commit": GitCommit,
+        "update_plan": UpdatePlan,
         "finish": Finish,
     }
 
 
 def wire_schema(name: str, model: type[ToolArgs]) -> dict:
     """The tool as GLM sees it: its name, the model's docstring as description, the fields as parameters."""
-    parameters = model.model_json_schema(schema_generator=_QuietSchema)
+    parameters = _inlined(model.model_json_schema(schema_generator=_QuietSchema))
     parameters.pop("title", None)
     description = " ".join((parameters.pop("description", None) or "").split())
     return {"type": "function", "function": {"name": name, "description": description, "parameters": parameters}}
+
+
+def _inlined(schema: dict) -> dict:
+    """The schema with its `$defs` references replaced by the definitions: GLM and vLLM read flat schemas best."""
+    defs = schema.pop("$defs", {})
+
+    def inline(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                definition = defs[node["$ref"].rsplit("/", 1)[-1]]
+                return inline({key: value for key, value in definition.items() if key != "title"})
+            return {key: inline(value) for key, value in node.items()}
+        return [inline(item) for item in node] if isinstance(node, list) else node
+
+    return inline(schema)
 
 
 def schema_file_text() -> str:

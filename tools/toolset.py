@@ -1,32 +1,21 @@
-"""The Toolset: typed tools registered by name, their wire schemas, a dispatch that never raises, and
-build_toolset, which binds every built-in tool to one workspace in the fixed order the schemas are sent."""
+"""The Toolset: typed tools registered by name, their wire schemas, and a dispatch that never raises (the
+built-in tools are bound to a workspace by glm_agent.tools.builtin.build_toolset)."""
 from __future__ import annotations
 
 import difflib
 import json
 import re
-from dataclasses import dataclass
-from functools import partial
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable
 
 from glm_agent.tools.arguments import ArgumentError, parse_arguments
 from glm_agent.tools.base import (
-    SCHEMA_FILE,
     EndRun,
     ToolError,
     ToolResult,
-    ToolSettings,
 )
-from glm_agent.tools.files.editing import Editor
-from glm_agent.tools.files.reading import Reader
-from glm_agent.tools.files.search import Search
-from glm_agent.tools.files.state import FileState
-from glm_agent.tools.finish import FinishGate, FinishTool, with_result_schema
-from glm_agent.tools.gittools import GitTools
-from glm_agent.tools.shell.bash import Shell
-from glm_agent.tools.shell.sandbox import OFF, Sandbox
-from glm_agent.tools.workspace import Workspace
+from glm_agent.tools.finish import FinishTool
+from glm_agent.tools.plan import Plan
 
 if TYPE_CHECKING:
     from glm_agent.tools.schemas import ToolArgs
@@ -79,15 +68,18 @@ class Toolset:
     """Tools in a fixed order; dispatch turns every model-fixable problem into an error result."""
 
     def __init__(self, tools: list[Tool], changed_paths: Callable[[], list[str]],
-                 close: Callable[[], object] = lambda: None, schemas: list[dict] | None = None,
-                 output: Callable[[], object] = lambda: None):
+                 close: Callable[[], object] = lambda: None, schemas: list[dict] | None = None, *,
+                 plan: Plan | None = None, finisher: FinishTool | None = None):
         """`schemas`: the tools' wire schemas made beforehand from their models, in the tools' order (build_toolset
-        passes tools/schemas.json's); without them they are generated here, which loads every argument model."""
+        passes tools/schemas.json's); without them they are generated here, which loads every argument model.
+        `plan` and `finisher`: the plan and finish tools' state, reported by plan(), report() and structured_output()."""
         _check_names(tools)
         self._tools = {tool.name: tool for tool in tools}
         self._models: dict[str, type[ToolArgs]] = {}
         self._changed_paths = changed_paths
-        self._close, self._output = close, output
+        self._close = close
+        self._plan, self._finisher = plan, finisher
+        self._succeeded: set[str] = set()
         if schemas is None:
             from glm_agent.tools.schemas import wire_schema
 
@@ -111,7 +103,29 @@ class Toolset:
 
     def structured_output(self):
         """The `result` of the accepted finish when the run has an output schema, else None."""
-        return self._output()
+        return self._finisher.output if self._finisher else None
+
+    def plan(self) -> list[dict]:
+        """The model's current plan ({"step", "status"} dicts; empty when it made none), e.g. to re-inject."""
+        return [dict(step) for step in self._plan.steps] if self._plan else []
+
+    def set_plan(self, steps: list[dict]) -> None:
+        """Start from a plan made earlier (a resumed run)."""
+        if self._plan is not None:
+            self._plan.steps = [dict(step) for step in steps]
+
+    def report(self) -> dict:
+        """What the tools leave for the run's result: the final plan and the refused finishes by reason."""
+        out: dict = {}
+        if self._plan is not None and self._plan.steps:
+            out["plan"] = self.plan()
+        if self._finisher is not None and self._finisher.refused:
+            out["finish_refused"] = dict(self._finisher.refused)
+        return out
+
+    def succeeded(self) -> set[str]:
+        """The names of the tools that have returned at least one result that is not an error."""
+        return set(self._succeeded)
 
     def close(self) -> None:
         """Stop what the run's commands left running in the background (also done when the toolset is collected)."""
@@ -166,7 +180,9 @@ class Toolset:
         text = f"{result.text}\n(note: {note})" if note else result.text
         # undecodable bytes kept as surrogates (edit_file, git output) cannot be sent as UTF-8 JSON
         text = text.encode("utf-8", "replace").decode("utf-8")
-        return ToolResult(text, result.is_error, result.finish_summary)
+        if not result.is_error:
+            self._succeeded.add(name)
+        return replace(result, text=text, malformed=False)
 
     def _model(self, tool: Tool) -> type[ToolArgs]:
         """The tool's argument model, its loader called on first need."""
@@ -216,68 +232,3 @@ def _explain(error: ValidationError, model: type[ToolArgs]) -> str:
 def _short(value) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def build_toolset(root: Path, settings: ToolSettings | None = None, *, finish_gate: FinishGate | None = None,
-                  user_changes: list[str] | None = None, output_schema: dict | None = None,
-                  sandbox: Sandbox = OFF, extra: list[Tool] = ()) -> Toolset:
-    """The toolset for one run on `root`; `finish_gate(summary)` returning a string refuses finish with that text;
-    `output_schema` (a checked JSON Schema) makes finish take a `result` that must validate against it.
-    `extra`: more tools (custom, MCP) offered after the built-in ones, under the same dispatch rules.
-
-    `user_changes`: the repo-relative paths already uncommitted when the run began, when the caller knows them
-    (the git guard does); None makes the git tools ask git. `sandbox`: where the bash tool's commands run."""
-    settings = settings or ToolSettings()
-    workspace = Workspace(Path(root), settings)
-    history = FileState()
-    reader, editor = Reader(workspace, history), Editor(workspace, history)
-    search, shell, gits = Search(workspace), Shell(workspace, sandbox), GitTools(workspace, history, user_changes)
-    runs = {
-        "read_file": reader.read_file,
-        "write_file": editor.write_file,
-        "edit_file": editor.edit_file,
-        "undo_edit": editor.undo_edit,
-        "glob": search.glob,
-        "grep": search.grep,
-        "bash": shell.bash,
-        "git_status": gits.git_status,
-        "git_diff": gits.git_diff,
-        "git_log": gits.git_log,
-        "git_commit": gits.git_commit,
-        "finish": (finisher := FinishTool(finish_gate, output_schema)),
-    }
-    bash = settings.bash_timeout_default, settings.bash_timeout_max
-    tools = [Tool(name, partial(_argument_model, name, *bash), run) for name, run in runs.items()]
-    schemas = _shipped_schemas(*bash)
-    if output_schema is not None:
-        from glm_agent.tools.schemas import FinishWithResult, wire_schema
-
-        tools[-1] = Tool("finish", FinishWithResult, finisher)
-        base = schemas or [wire_schema(tool.name, _argument_model(tool.name, *bash)) for tool in tools]
-        schemas = with_result_schema(base, output_schema)
-    if schemas is not None and extra:
-        from glm_agent.tools.schemas import wire_schema
-
-        schemas = schemas + [tool.schema or wire_schema(tool.name, tool.args) for tool in extra]
-    return Toolset(tools + list(extra), changed_paths=history.changed, close=shell.close, schemas=schemas,
-                   output=lambda: finisher.output)
-
-
-def _argument_model(name: str, bash_timeout_default: int, bash_timeout_max: int) -> type[ToolArgs]:
-    """A tool's argument model, imported on first need: pydantic and the models cost ~0.1 s, which the first
-    request need not wait for when the schemas come from SCHEMA_FILE."""
-    from glm_agent.tools.schemas import tool_models
-
-    return tool_models(bash_timeout_default, bash_timeout_max)[name]
-
-
-def _shipped_schemas(bash_timeout_default: int, bash_timeout_max: int) -> list[dict] | None:
-    """The ready-made wire schemas, when they were made for these settings (only the bash timeouts show in a
-    schema); None has the Toolset generate them from the models."""
-    try:
-        shipped = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    except OSError:  # not installed with the package: still correct, just slower
-        return None
-    if (shipped["bash_timeout_default"], shipped["bash_timeout_max"]) != (bash_timeout_default, bash_timeout_max):
-        return None
-    return shipped["tools"]

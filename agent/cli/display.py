@@ -49,6 +49,8 @@ class HumanDisplay:
         elif kind == "tool_call":
             self._line(self._bold(f"→ {_safe(event['name'])}") + " " + _safe(_preview(event["arguments"])))
         elif kind == "tool_result":
+            if event["name"] == "update_plan" and not event["is_error"]:
+                return  # the plan event right after it shows the plan
             self._line(_trim(_safe(event["text"]), "  ✗ " if event["is_error"] else "  │ "))
         elif kind == "retry":  # what streamed before the failure is shown again from the start
             if self._streamed:
@@ -67,6 +69,13 @@ class HumanDisplay:
         elif kind == "hook" and event["outcome"] == "rewrote":  # blocks show in the result, failures are logged
             rewritten = _safe(_preview(json.dumps(event["detail"])))
             self._line(self._dim(f"({event['event']} hook rewrote the arguments: {rewritten})"))
+        elif kind == "plan":
+            from glm_agent.tools.plan import render_plan
+
+            self._line(self._bold("plan:") + "\n" + "\n".join(f"  {line}" for line in
+                                                             _safe(render_plan(event["steps"])).splitlines()))
+        elif kind == "finish_refused":
+            self._line(self._dim(f"(finish refused: {event['reason']})"))
 
     def summary(self, result) -> None:
         """The closing block: stop reason, steps, tokens with the cached share, cost, files, commit."""
@@ -84,6 +93,10 @@ class HumanDisplay:
             f"commit: {result.commit or 'none'}" + (f" on {result.branch}" if result.branch else ""),
             _sandbox_line(result.sandbox),
         ]
+        plan = result.extra.get("plan") or []
+        if plan:
+            done = sum(step.get("status") == "done" for step in plan)
+            lines.insert(-2, f"plan: {done} of {len(plan)} steps done")
         if result.files_changed and not result.commit:
             lines.append("the changes are left uncommitted in the working tree")
         if summary.strip():

@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from glm_agent.cli.checked import add_check_options
 from glm_agent.cli.formats import (
     add_output_options,
     make_display,
@@ -20,6 +21,7 @@ from glm_agent.cli.formats import (
 )
 from glm_agent.cli.options import add_common_options, branch_from_args, config_from_args
 from glm_agent.cli.output import error_exit_code, report
+from glm_agent.cli.resume import add_resume_options
 from glm_agent.core import signals
 from glm_agent.core.stops import EXIT_INTERRUPTED, EXIT_OK, EXIT_STOPPED, EXIT_USAGE
 
@@ -33,10 +35,13 @@ start here:
 RUN_EPILOG = """\
 The API key is read from ZAI_API_KEY (never from files or flags).
 exit codes: 0 finished, 1 stopped without finishing (limit, stuck, no_action, format_errors,
-context_exhausted), 2 usage or config error, 3 API error (key, quota, endpoint, network), 130 interrupted.
+context_exhausted), 2 usage or config error, 3 API error (key, quota, endpoint, network), 130 interrupted;
+with --check also 4: the check still fails at the end.
 
 examples:
   glm-agent run "Make the failing test in tests/test_cart.py pass" --repo .
+  glm-agent run "Add a --json flag to the CLI" --check "pytest -x -q"
+  glm-agent run --continue "Also update the README"     (go on with the last run here)
   glm-agent run "Add a --version flag" --endpoint coding --max-cost 0.50 --json
   glm-agent run "Fix the lint errors" --output-format stream-json --report
   glm-agent run "Fix the typo" --dialect openai --base-url http://gpu-box:8000/v1"""
@@ -75,8 +80,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                          description="Give GLM a task: it works on a new branch, commits its changes when it calls\n"
                                      "finish, and never loses your uncommitted work.",
                          formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("task", help="what to do, in plain words")
+    run.add_argument("task", nargs="?", help="what to do, in plain words (with --resume/--continue: a follow-up)")
     add_common_options(run)
+    add_check_options(run, required=False)
+    add_resume_options(run)
     run.set_defaults(handler=_cmd_run)
     demo = sub.add_parser("demo", help="offline demo: fix a failing test in a sample project")
     demo.add_argument("--live", action="store_true", help="use the real GLM-4.6 (needs ZAI_API_KEY)")
@@ -97,11 +104,21 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from glm_agent.cli.checked import run_checked
+    from glm_agent.cli.resume import resume_run
     from glm_agent.jobs.run import Job, run_job
 
-    config, schema = config_from_args(args), output_schema(args)
+    if args.resume or args.continue_last:
+        return resume_run(args)
+    if not args.task:
+        print("glm-agent run: a task is required (or --resume RUN_ID / --continue to go on with a run)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    config = config_from_args(args)
     display = make_display(args, hidden=config.tools.hidden_env)
-    job = Job(args.task, args.repo, config, branch=branch_from_args(args), output_schema=schema)
+    if args.check:
+        return run_checked(args, config, display)
+    job = Job(args.task, args.repo, config, branch=branch_from_args(args), output_schema=output_schema(args))
     result = run_job(job, display=display)
     code = report(result, output_format(args) == "json", display)
     write_report(args, result.run_dir)

@@ -54,8 +54,9 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
                              "endpoint, sandbox...): only for a repository you trust")
 
 
-def config_from_args(args: argparse.Namespace):
-    """The validated Config for these arguments (raises ConfigError)."""
+def config_from_args(args: argparse.Namespace, recorded: tuple[str, dict] | None = None):
+    """The validated Config for these arguments (raises ConfigError); `recorded`: the (source, config) of a run
+    being resumed, which these arguments override."""
     from glm_agent.config.loading import load_config
 
     flags = {key: getattr(args, attr, None) for attr, key in FLAG_KEYS.items()}
@@ -63,7 +64,7 @@ def config_from_args(args: argparse.Namespace):
         flags["git.commit"] = False
     if getattr(args, "no_branch", False):
         flags["git.branch"] = False
-    return load_config(args.repo.resolve(), args.overrides, args.config, flags,
+    return load_config(args.repo.resolve(), args.overrides, args.config, flags, recorded,
                        trust_repo=getattr(args, "trust_repo_config", False))
 
 

@@ -27,11 +27,20 @@ def user_config_path() -> Path:
 
 
 def load_config(repo: Path | None = None, overrides: list[str] = (), config_file: Path | None = None,
-                flags: dict[str, Any] | None = None, *, trust_repo: bool = False) -> Config:
+                flags: dict[str, Any] | None = None, recorded: tuple[str, dict] | None = None, *,
+                trust_repo: bool = False) -> Config:
     """Merge every layer and validate it; any problem raises ConfigError naming its source. The repository's
-    own file is held to glm_agent.config.trust.REPO_RULES unless `trust_repo` (--trust-repo-config)."""
+    own file is held to glm_agent.config.trust.REPO_RULES unless `trust_repo` (--trust-repo-config).
+
+    `recorded`: (source, config) of a run being resumed, between the repo file and --config: a record lives in
+    the repository, so it is held to the same rules (what the user gave that run, they give again)."""
     user = (str(user_config_path()), _read_toml(user_config_path(), missing_ok=True))
     repo_layer = _repo_layer(Path(repo)) if repo is not None else ("repo", {})
+    if recorded is not None:
+        both: dict = {}
+        for data in (repo_layer[1], recorded[1]):
+            _deep_merge(both, copy.deepcopy(data))  # copies: merging must not change either layer
+        repo_layer = (f"{repo_layer[0]} and {recorded[0]}", both)
     above = []  # the user's layers above the repository's
     if config_file is not None:
         above.append((str(config_file), _read_toml(Path(config_file), missing_ok=False)))

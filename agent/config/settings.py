@@ -73,6 +73,9 @@ class Limits(Section):
         "ge": 2, "doc": "identical call + result in a row that count as stuck (stops the run)"})
     max_format_errors: int = field(default=3, metadata={
         "ge": 1, "doc": "malformed turns (unparsable tool calls) in a row before the run stops"})
+    evidence_before_finish: bool = field(default=True, metadata={
+        "doc": "refuse once a `finish` from a run that has changed no file and run no command (`fix` turns it off: "
+               "its check is the evidence)"})
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Any, Callable, Protocol
 from glm_agent.config.settings import Config
 from glm_agent.core.compaction import Compactor
 from glm_agent.core.result import RunResult
+from glm_agent.core.resumed import Carried
 from glm_agent.core.stops import (
     API_ERROR,
     CRASHED,
@@ -48,13 +49,16 @@ class Agent:
         self.messages: list[dict] = []
         self.render = Templates(self.config.prompts.folder).render  # the built-in prompts, or the configured ones
 
-    def run(self, task: str, *, prompt: str | None = None) -> RunResult:
-        """Run until a stop; `prompt` is the rendered first user message (default: the task itself)."""
-        self.messages = [{"role": "system", "content": self.render("system")},
-                         {"role": "user", "content": prompt or task}]
-        self._sent, self._steps, self._usage, self._cost = 0, 0, Usage(), 0.0
+    def run(self, task: str, *, prompt: str | None = None, carried: Carried | None = None) -> RunResult:
+        """Run until a stop; `prompt` is the rendered first user message (default: the task itself); `carried`,
+        the conversation and spending of the run this one resumes (then neither the task nor prompt is sent)."""
+        carried = carried or Carried([{"role": "system", "content": self.render("system")},
+                                      {"role": "user", "content": prompt or task}])
+        self.messages = [dict(message) for message in carried.messages]
+        self._sent, self._steps, self._cost = 0, carried.steps, carried.cost_usd
+        self._usage = Usage(**carried.usage)
         self._tools = self.toolset.schemas()  # fixed for the run (and byte-stable, for the prompt cache)
-        self._started, self._warned, self._idle, self._malformed = time.monotonic(), False, 0, 0
+        self._started, self._warned, self._idle, self._malformed = time.monotonic() - carried.elapsed_s, False, 0, 0
         self._last_call, self._repeats, self._prompt_tokens = None, 0, 0
         self._context = Compactor(self.model, self.toolset, self.config.context, emit=self._emit,
                                   charge=self._charge, stream=self.config.model.stream, diff_stat=self.diff_stat)
@@ -84,9 +88,10 @@ class Agent:
         finally:
             restore()
         run = RunResult(**result, steps=self._steps, usage=self._usage.as_dict(), cost_usd=round(self._cost, 6),
-                        files_changed=self.toolset.changed_paths(), extra=self._context.record())
+                        files_changed=self.toolset.changed_paths(), extra={**self._context.record(), **_report(self.toolset)})
         self._emit("stop", **run.to_dict("stop_reason", "summary", "error", "limit", "steps", "usage", "cost_usd",
-                                         "files_changed"))
+                                         "files_changed"),
+                   pending_messages=self.messages[self._sent:])  # never sent: with the requests', the conversation
         return run
 
     def _hand_deadline(self) -> Callable[[], None]:
@@ -159,6 +164,8 @@ class Agent:
             self._emit("tool_result", step=self._steps, id=call.id, name=call.name, text=text,
                        is_error=result.is_error)
             self.messages.append({"role": "tool", "tool_call_id": call.id, "content": text})
+            if result.event:  # what the tool wants recorded: a refused finish, a new plan
+                self.on_event({**result.event, "step": self._steps})
             if result.finish_summary is not None:
                 raise Submitted(summary=result.finish_summary)
             if result.malformed:
@@ -224,3 +231,9 @@ def _turn_record(turn: AssistantTurn) -> dict:
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+
+
+def _report(toolset) -> dict:
+    """What the tools leave for the result (the plan, refused finishes); a toolset without report() leaves nothing."""
+    report = getattr(toolset, "report", None)
+    return report() if report else {}

@@ -11,11 +11,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from glm_agent.tools.base import SECRET_ENV
 from glm_agent.tools.shell.procs import kill_group
 from glm_agent.tools.shell.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from glm_agent.tools.finish import Refusal
 
 OUTPUT_TAIL = 8000
 CANNOT_RUN = (126, 127)  # the shell's "cannot execute" and "command not found"
@@ -92,9 +95,10 @@ class FixGate:
         self.attempts = 0
         self.last: CheckRun | None = None
 
-    def __call__(self, summary: str) -> str | None:
+    def __call__(self, summary: str) -> Refusal | None:
         from glm_agent.prompts import render
         from glm_agent.tools import EndRun
+        from glm_agent.tools.finish import Refusal
 
         self.attempts += 1
         touched = self.protected_changes()
@@ -106,9 +110,10 @@ class FixGate:
         if self.attempts >= self.max_attempts:  # nothing is committed: only finished runs commit
             why = f"protected files changed: {', '.join(touched)}" if touched else "the check still fails"
             raise EndRun("check_failed", f"{why} after {self.attempts} finish attempts")
-        return render("fix_gate", check=vars(self.last) if self.last else None, protected_changed=touched,
+        text = render("fix_gate", check=vars(self.last) if self.last else None, protected_changed=touched,
                       snapshot=f"refs/glm-agent/{self.run_id}/worktree", attempt=self.attempts,
                       max_attempts=self.max_attempts)
+        return Refusal(text, "protected_changed" if touched else "check_failed")
 
     def protected_changes(self) -> list[str]:
         """Protected paths that differ from the run's starting snapshot (changed through bash, say)."""

@@ -1,5 +1,7 @@
-"""`glm-agent fix`: make a failing check command pass; the job succeeds only when the check really passes.
+"""`glm-agent fix` and `glm-agent run --check`: a job whose finish is accepted only once a check command passes.
 
+fix makes a failing check pass (nothing to do when it passes already; tests and CI files protected); run --check
+does its task with the same gate (no protection unless asked, a passing check does not end it early).
 Exit codes: 0 the check passes (fixed, or nothing to fix); 4 the check still fails at the end; otherwise as
 `glm-agent run` (1 stopped, 2 usage/config/git, 3 API error, 130 interrupted).
 """
@@ -48,6 +50,7 @@ class FixJob:
     allow_test_edits: bool = False
     branch: Optional[str] = None  # None: glm-agent/fix-<slug>-<random> when config.git.branch, else no branch
     output_schema: Optional[dict] = None  # finish must carry a `result` matching it (jobs.output_schema)
+    run_mode: bool = False  # run --check: `task` is the job, `branch` as for run_job, the check only gates finish
 
 
 @dataclass
@@ -68,7 +71,7 @@ def run_fix(job: FixJob, *, display: Any = None, model: Any = None) -> FixOutcom
     from glm_agent.jobs.model import build_client
 
     config = job.config
-    if config.limits.timeout is None:
+    if config.limits.timeout is None and not job.run_mode:
         config = replace(config, limits=replace(config.limits, timeout=DEFAULT_TIMEOUT))
     repo = job.repo.resolve()
     open_repo(repo)  # not a git checkout: a usage error before the check runs
@@ -86,11 +89,11 @@ def _fix(job: FixJob, client: Any, display: Any) -> FixOutcome:
     from glm_agent.jobs.sandboxing import job_sandbox
 
     config, repo = job.config, job.repo
-    end = time.monotonic() + config.limits.timeout  # always set by run_fix
+    end = time.monotonic() + (config.limits.timeout or float("inf"))  # always set for fix by run_fix
     hidden = config.tools.hidden_env
     sandbox = job_sandbox(config, repo)  # the check runs the repository's code: sandboxed like the bash tool
     before = run_check(job.check, repo, time_left(job.check_timeout, end), hidden, sandbox=sandbox)
-    if before.passed:
+    if before.passed and not job.run_mode:
         result = RunResult(stop_reason=NOTHING_TO_FIX, summary=f"nothing to fix: `{job.check}` passes",
                            extra=_extra(before, before, 0, []), sandbox=sandbox.as_dict())
         return FixOutcome(result, before, before, 0)
@@ -102,13 +105,17 @@ def _fix(job: FixJob, client: Any, display: Any) -> FixOutcome:
                            sandbox=sandbox.as_dict(),
                            error=f"the check used up the time limit ({config.limits.timeout:g}s) before GLM was asked")
         return FixOutcome(result, before, None, 0, exit_code=EXIT_CHECK_FAILING)
-    config = replace(config, limits=replace(config.limits, timeout=left))  # what the first check left of the job
-    protected = ([] if job.allow_test_edits else DEFAULT_PROTECTED) + list(job.protect)
-    run_id = new_run_id(f"fix {_short(job.check)}")
+    limits = replace(config.limits, timeout=left if config.limits.timeout else None,  # what the first check left
+                     evidence_before_finish=config.limits.evidence_before_finish and job.run_mode)  # fix: the check
+    config = replace(config, limits=limits)
+    protected = ([] if job.allow_test_edits or job.run_mode else DEFAULT_PROTECTED) + list(job.protect)
+    task = job.task if job.run_mode else job.task or f"Make the failing check pass: {job.check}"
+    run_id = new_run_id(task if job.run_mode else f"fix {_short(job.check)}")
     gate = FixGate(job.check, repo, job.check_timeout, job.max_attempts, protected=protected, run_id=run_id, end=end,
                    hidden=hidden, sandbox=sandbox)
-    run = Job(job.task or f"Make the failing check pass: {job.check}", repo, config, template="fix_task.j2",
-              template_vars={"check": vars(before), "protected": protected, "max_attempts": job.max_attempts},
+    facts = {"protected": protected, "max_attempts": job.max_attempts}
+    template_vars = ({"gate": {**vars(before), **facts}} if job.run_mode else {"check": vars(before), **facts})
+    run = Job(task, repo, config, template="task.j2" if job.run_mode else "fix_task.j2", template_vars=template_vars,
               finish_gate=gate, protected=protected, branch=_branch(job, config), run_id=run_id,
               output_schema=job.output_schema, sandbox=sandbox)
     result = run_job(run, display=display, model=client)
@@ -155,6 +162,8 @@ def _short(check: str) -> str:
 def _branch(job: FixJob, config: Config) -> str | None:
     from glm_agent.jobs.records import slugify
 
+    if job.run_mode:
+        return job.branch
     if not config.git.branch:
         return None
     return job.branch or f"glm-agent/fix-{slugify(_short(job.check), 24)}-{secrets.token_hex(2)}"

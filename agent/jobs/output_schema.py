@@ -20,7 +20,7 @@ def load_output_schema(path: Path) -> dict:
     except ValueError as exc:
         raise OutputSchemaError(f"the output schema {path} is not JSON: {exc}") from None
     try:
-        from glm_agent.tools.finish import check_schema
+        from glm_agent.tools.result_schema import check_schema
 
         check_schema(schema)
     except ImportError:

@@ -39,7 +39,8 @@ def replay(run_dir: Path, repo: Path | None = None) -> dict:
         collect = lambda event: replayed.append(event) if event["type"] == "tool_result" else None  # noqa: E731
         config = Config.from_dict(start["config"])
         sandbox = job_sandbox(config, target)  # the recorded commands run again: sandboxed as the run was
-        agent = Agent(_RecordedModel(events), build_toolset(target, sandbox=sandbox), config, on_event=collect)
+        toolset = build_toolset(target, sandbox=sandbox, evidence=config.limits.evidence_before_finish)
+        agent = Agent(_RecordedModel(events), toolset, config, on_event=collect)
         try:
             stop = agent.run(start["task"]).stop_reason
         except ScriptExhausted:

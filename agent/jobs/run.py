@@ -10,6 +10,7 @@ from glm_agent.config.settings import Config
 from glm_agent.core import signals
 from glm_agent.core.loop import Agent
 from glm_agent.core.result import RunResult
+from glm_agent.core.resumed import Carried
 from glm_agent.core.stops import CRASHED, FINISHED, INTERRUPTED, INTERRUPTED_BY_USER
 from glm_agent.jobs.background import InBackground
 from glm_agent.jobs.branches import AUTO_BRANCH, work_branch
@@ -37,6 +38,8 @@ class Job:
     sandbox: Optional[Sandbox] = None  # None: decided from config.sandbox when the job starts
     tools: list = field(default_factory=list)  # custom tools (glm_agent.tool), offered after the built-in ones
     prompts: Optional[Path] = None  # a folder of .j2 files replacing built-in templates (default: config's)
+    resumes: Optional[str] = None  # the run id this job continues (glm_agent.jobs.resume), with what it carries:
+    carried: Optional[Carried] = None
 
 
 def run_job(job: Job, *, display: Any = None, model: Any = None) -> RunResult:
@@ -71,7 +74,6 @@ class _Events:
 
 
 def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
-    from glm_agent.git.snapshot import RunSnapshot
 
     repo = Path(job.repo).resolve()
     run_id = job.run_id or new_run_id(job.task)
@@ -82,8 +84,7 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
         with signals.held() as stopped:  # a Ctrl-C now stops the run right after the start is recorded
             branch = work_branch(job.branch, job.config.git.branch, job.task, repo)
             identity = (job.config.tools.git_user_name, job.config.tools.git_user_email)
-            beginning = InBackground("git start",
-                                     lambda: RunSnapshot.begin(repo, run_id, branch=branch, identity=identity))
+            beginning = InBackground("git start", lambda: _begin(job, repo, run_id, branch, identity))
             try:
                 _load_first_request_code()
             finally:
@@ -93,7 +94,7 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
             recorder = events.recorder = Recorder(guard.git.root / RUNS_DIR / run_id, redact=secrets)
             events({"type": "start", "run_id": run_id, "task": job.task, "repo": str(guard.git.root),
                     "head": guard.note.get("orig_head"), "branch": guard.branch, "config": job.config.to_dict(),
-                    "sandbox": job.sandbox.as_dict(), "outside_copy": copy})
+                    "sandbox": job.sandbox.as_dict(), "outside_copy": copy, **_resumed(job)})
         # a signal held above, or one arriving while the handlers are put back, lands here: inside the try
         if stopped:
             raise KeyboardInterrupt
@@ -111,10 +112,31 @@ def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
     return result
 
 
+def _resumed(job: Job) -> dict:
+    """What a resumed run's start event records of the run it continues."""
+    if not job.resumes:
+        return {}
+    return {"resumed_from": job.resumes, "elapsed_before_s": job.carried.elapsed_s if job.carried else 0.0}
+
+
+def _begin(job: Job, repo: Path, run_id: str, branch: str | None, identity: tuple[str, str]):
+    """The run's start snapshot; a resumed run starts where the run it continues started."""
+    if job.resumes:
+        from glm_agent.git.continued import continue_snapshot
+
+        return continue_snapshot(repo, run_id, job.resumes, identity=identity)
+    from glm_agent.git.snapshot import RunSnapshot
+
+    return RunSnapshot.begin(repo, run_id, branch=branch, identity=identity)
+
+
 def _load_first_request_code() -> None:
     """Import the tools and compile the system prompt while git takes the start snapshot (its ~30 ms of git
-    processes then overlap these imports instead of adding to them)."""
-    import glm_agent.tools.toolset  # noqa: F401  (the import is the point)
+    processes then overlap these imports instead of adding to them). Also why they happen here, with stop signals
+    held: a Ctrl-C landing inside a dataclass's generated code (exec) marks CPython's KeyboardInterrupt as
+    unhandled even once caught, and the process would then end by SIGINT instead of exit 130."""
+    import glm_agent.jobs.plugins  # noqa: F401  (the imports are the point)
+    import glm_agent.tools.builtin  # noqa: F401
     from glm_agent.prompts import environment
 
     environment().get_template("system.j2")
@@ -130,18 +152,26 @@ def _run_agent(job: Job, client: Any, root: Path, workdir: Path, branch: str | N
 
     config = with_prompts(job.config, job.prompts, root)
     settings = replace(config.tools, protected=[*config.tools.protected, *job.protected])
+    evidence = config.limits.evidence_before_finish and not (job.carried and job.carried.worked)
     build = functools.partial(build_toolset, root, settings, finish_gate=job.finish_gate, user_changes=user_changes,
-                              output_schema=job.output_schema, sandbox=job.sandbox)
-    facts = task_facts(root, workdir, branch, bool(user_changes), job.sandbox.as_dict() if job.sandbox.active else None)
-    prompt = Templates(config.prompts.folder).render(
-        job.template, task=job.task, facts=facts, agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes),
-        **job.template_vars)
+                              output_schema=job.output_schema, sandbox=job.sandbox, evidence=evidence)
+    prompt, timeout = None, config.limits.timeout
+    if job.carried is None:
+        facts = task_facts(root, workdir, branch, bool(user_changes),
+                           job.sandbox.as_dict() if job.sandbox.active else None)
+        prompt = Templates(config.prompts.folder).render(
+            job.template, task=job.task, facts=facts,
+            agents_md=agents_md(root, workdir, config.context.agents_md_max_bytes), **job.template_vars)
+    elif timeout is not None:  # the conversation goes on as it stood; the time limit counts the time already spent
+        timeout = max(timeout - job.carried.elapsed_s, 0.001)
     display = events.display
     with plugged_toolset(build, config, job.tools, root, run_id, events) as toolset:
+        if job.carried is not None:
+            toolset.set_plan(job.carried.plan)
         agent = Agent(client, toolset, config, on_event=events, on_delta=display.delta if display is not None else None,
                       diff_stat=diff_stat)
-        with signals.hard_deadline(config.limits.timeout):
-            result = agent.run(job.task, prompt=prompt)
+        with signals.hard_deadline(timeout):
+            result = agent.run(job.task, prompt=prompt, carried=job.carried)
         return replace(result, structured_output=toolset.structured_output()) if job.output_schema else result
 
 
@@ -160,6 +190,8 @@ def _finish(job: Job, guard, recorder: Recorder, result: RunResult | None) -> Ru
     message = result.summary if finished and result.summary.strip() else (
         f"glm-agent: {job.task}\n\nStopped: {result.stop_reason}")
     update: dict = {"run_dir": str(recorder.run_dir), "sandbox": job.sandbox.as_dict()}
+    if job.resumes:
+        update["extra"] = {**result.extra, "resumed_from": job.resumes}
     try:
         outcome = guard.end(message, commit=commit)
         update.update(commit=outcome.commit, branch=outcome.branch,

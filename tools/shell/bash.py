@@ -69,6 +69,7 @@ class Shell:
         self.ws, self.sandbox = workspace, sandbox
         self._marker = new_marker()
         self._next: list[subprocess.Popen] = []  # the bash started ahead for the next call, if any
+        self.commands_run = 0  # commands that really ran (refused ones do not count): evidence of work
         self.close = weakref.finalize(self, _close, self._marker, self._next)
 
     def bash(self, args: Bash) -> ToolResult:
@@ -81,6 +82,7 @@ class Shell:
         timeout = min(args.timeout, settings.bash_timeout_max)
         capped = f"[timeout capped at the maximum of {timeout}s]\n" if args.timeout > timeout else ""
         proc = self._started(args.command)
+        self.commands_run += 1
         capture = _Capture(settings.output_limit)
         started = time.monotonic()
         with proc:
