@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Optional
@@ -19,6 +21,7 @@ from glm_agent.batch.worker import KILL_GRACE_S, Worker
 
 FORWARDED_ENV = ("ZAI_API_KEY",)  # what a node's tasks need from the driver's environment
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+HALT_POLL_S = 0.5
 
 
 def _import_ray(address: Optional[str]):
@@ -45,12 +48,13 @@ class RayExecutor:
         except Exception as exc:  # ConnectionError, RuntimeError, ValueError: the address is wrong or dead
             raise BatchError(f"cannot start or reach the Ray cluster {address or '(local)'}: {exc}") from None
         self.limiter = ray.remote(Limiter).options(max_concurrency=max(64, 4 * max_requests)).remote(max_requests)
+        self._halt = ray.remote(num_cpus=0)(Halt).remote()
         self._run = ray.remote(num_cpus=1, max_retries=0)(run_on_node)
-        self._args = (str(out), task_timeout, child_args)
+        self._args = (str(out), task_timeout, child_args, self.limiter, self._halt)
         self._pending: dict = {}  # ObjectRef -> Task
 
     def submit(self, task: Task) -> None:
-        self._pending[self._run.remote(task, *self._args, self.limiter)] = task
+        self._pending[self._run.remote(task, *self._args)] = task
 
     def running(self) -> int:
         return len(self._pending)
@@ -77,13 +81,13 @@ class RayExecutor:
         return rows
 
     def stop(self) -> None:
-        """Cancel the Ray tasks: each kills its child (SIGINT, then SIGKILL) and leaves no row; force after a grace."""
-        refs = list(self._pending)
-        for ref in refs:
-            self.ray.cancel(ref)
-        if refs:
-            self.ray.wait(refs, num_returns=len(refs), timeout=KILL_GRACE_S + 5)
-        for ref in refs:
+        """Cancel the Ray tasks: each sees the halt, stops its child (SIGINT, then SIGKILL) and leaves no row;
+        a task that has not ended after the grace period is killed by Ray."""
+        self.ray.get(self._halt.set.remote())
+        left = list(self._pending)
+        if left:
+            _, left = self.ray.wait(left, num_returns=len(left), timeout=KILL_GRACE_S + HALT_POLL_S + 5)
+        for ref in left:
             self.ray.cancel(ref, force=True)
         self._pending.clear()
 
@@ -113,14 +117,45 @@ class _ActorLimiter:
         self.actor.release.remote(owner, busy)
 
 
-def run_on_node(task: Task, out: str, task_timeout: float, child_args: list[str], limiter) -> Optional[dict]:
-    """A Ray task: the Worker on this node with a loopback slot server in front of the limiter actor."""
+class Halt:
+    """A Ray actor: set on Ctrl-C; every running task watches it and stops its child."""
+
+    def __init__(self):
+        self.halted = False
+
+    def set(self) -> None:
+        self.halted = True
+
+    def is_set(self) -> bool:
+        return self.halted
+
+
+def run_on_node(task: Task, out: str, task_timeout: float, child_args: list[str], limiter, halt) -> Optional[dict]:
+    """A Ray task: the Worker on this node, a loopback slot server in front of the limiter actor, and a watch
+    on the batch's halt (Ctrl-C) that stops the worker's child cleanly."""
+    import ray
+
+    if ray.get(halt.is_set.remote()):
+        return None
     server = SlotServer(_ActorLimiter(limiter))
     worker = Worker(Path(out), task_timeout, child_args, env={ENV_ADDRESS: server.address}, clone=True)
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(HALT_POLL_S):
+            if ray.get(halt.is_set.remote()):
+                worker.stop()
+                return
+
+    threading.Thread(target=watch, name="halt-watch", daemon=True).start()
+    # Ray's worker threads block SIGINT, and a child inherits the mask: unblocked, its Ctrl-C path records its stop
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         return worker.run(task)
-    except KeyboardInterrupt:  # ray.cancel: the running child was killed on the way out
+    except KeyboardInterrupt:  # a plain ray.cancel: the running child was stopped on the way out
         worker.stop()
         return None
     finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        done.set()
         server.close()
