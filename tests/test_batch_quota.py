@@ -115,3 +115,28 @@ def test_reset_times_are_read_from_the_message():
     assert reset_time("Your limit will reset at 2026-01-02 08:00:00") == 1767312000.0  # 00:00 UTC
     assert reset_time('{"next_flush_time": 1767312000000}') == 1767312000.0
     assert reset_time("Insufficient balance") is None
+
+
+def test_a_killed_child_gives_its_request_slot_back():
+    import subprocess
+    import sys
+
+    from glm_agent.batch.limiter import Limiter
+    from glm_agent.batch.slots import SlotClient, SlotServer
+
+    limiter = Limiter(1)
+    server = SlotServer(limiter)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom glm_agent.batch.slots import SlotClient\n"
+        f"with SlotClient({server.address!r}, 'child').slot():\n    print('held', flush=True)\n    time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held" and limiter.in_use == 1
+        holder.kill()
+        holder.wait()
+        with SlotClient(server.address, "next").slot():  # would wait forever if the dead child kept it
+            assert limiter.in_use == 1
+        assert limiter.stats()["peak"] == 1
+    finally:
+        holder.kill()
+        server.close()
