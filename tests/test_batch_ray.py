@@ -103,3 +103,17 @@ def test_ray_without_an_address_starts_a_local_cluster_on_loopback(key, tmp_path
         done = batch_cli(tasks, tmp_path / "out", server.base_url, "--executor", "ray", "--workers", "1")
     assert done.returncode == 0, done.stderr
     assert result_rows(tmp_path / "out")["one"]["success"]
+
+
+def test_a_ray_address_with_no_cluster_is_a_usage_error_at_once(tmp_path, key):
+    import importlib.util
+
+    from helpers import need
+
+    need(importlib.util.find_spec("ray") is not None, 'Ray (pip install "glm-agent[ray]")')
+    tasks = write_tasks(tmp_path / "tasks.jsonl", [{"id": "a", "repo": str(git_init(tmp_path / "r")), "task": "x"}])
+    started = time.monotonic()
+    done = batch_cli(tasks, tmp_path / "out", "http://127.0.0.1:9/api/paas/v4", "--executor", "ray",
+                     "--ray-address", "127.0.0.1:1", timeout=60)
+    assert done.returncode == 2 and "no Ray cluster at --ray-address 127.0.0.1:1" in done.stderr
+    assert time.monotonic() - started < 30 and not (tmp_path / "out").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -41,6 +42,8 @@ class RayExecutor:
         self.ray = ray = _import_ray(address)
         env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
         local = {"num_cpus": workers, "include_dashboard": False} if address is None else {}
+        if address is not None:
+            _probe(address)
         try:
             ray.init(address=address, _node_ip_address="127.0.0.1" if _loopback(address) else None,
                      runtime_env={"env_vars": env}, log_to_driver=False, logging_level=logging.WARNING,
@@ -96,6 +99,16 @@ class RayExecutor:
 
     def close(self) -> None:
         self.ray.shutdown()
+
+
+def _probe(address: str) -> None:
+    """Fail fast on an address nothing listens on (ray.init itself retries for minutes)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        raise BatchError(f"no Ray cluster at --ray-address {address}: {exc} (start one with `ray start --head`, "
+                         f"or leave --ray-address out for a local one)") from None
 
 
 def _loopback(address: Optional[str]) -> bool:

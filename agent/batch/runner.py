@@ -147,16 +147,20 @@ def run_batch(tasks: list[Task], default_out: Path, opts: BatchOptions) -> Batch
     if previous and not opts.resume:
         raise BatchError(f"{out / 'results.jsonl'} already has results; use --resume to continue, "
                          f"or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    keep_out_of_repos(out, tasks)
-    end_with_newline(out / "results.jsonl")
-    if opts.retry_infra:
-        previous = _drop_infra_failures(out, previous)
     child_args = [arg for item in opts.overrides for arg in ("-c", item)]
     if opts.config_file:
         child_args += ["--config", str(opts.config_file.resolve())]
     started = time.monotonic()
-    executor = make_executor(opts, out, child_args)
+    executor = make_executor(opts, out, child_args)  # a cluster that cannot be reached is refused before OUT exists
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        keep_out_of_repos(out, tasks)
+        end_with_newline(out / "results.jsonl")
+        if opts.retry_infra:
+            previous = _drop_infra_failures(out, previous)
+    except BaseException:
+        executor.close()
+        raise
     batch = Batch(tasks, out, executor, opts.workers, opts.quota_wait)
     state = batch.run({row["id"] for row in previous if "id" in row})
     rows = {row["id"]: row for row in read_results(out)}
