@@ -117,3 +117,10 @@ def test_a_ray_address_with_no_cluster_is_a_usage_error_at_once(tmp_path, key):
                      "--ray-address", "127.0.0.1:1", timeout=60)
     assert done.returncode == 2 and "no Ray cluster at --ray-address 127.0.0.1:1" in done.stderr
     assert time.monotonic() - started < 30 and not (tmp_path / "out").exists()
+
+
+def test_ray_is_imported_only_by_its_executor():
+    code = ("import sys, glm_agent.cli.main, glm_agent.cli.batch, glm_agent.batch.runner, glm_agent.batch.local, "
+            "glm_agent.batch.swebench, glm_agent.batch.summary, glm_agent.jobs.model; print('ray' in sys.modules)")
+    assert subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"

@@ -50,7 +50,8 @@ class RayExecutor:
                      configure_logging=True, **local)
         except Exception as exc:  # ConnectionError, RuntimeError, ValueError: the address is wrong or dead
             raise BatchError(f"cannot start or reach the Ray cluster {address or '(local)'}: {exc}") from None
-        self.limiter = ray.remote(Limiter).options(max_concurrency=max(64, 4 * max_requests)).remote(max_requests)
+        # a threaded actor: each running task's child may wait in acquire() on its own thread
+        self.limiter = ray.remote(Limiter).options(max_concurrency=max(64, 2 * workers)).remote(max_requests)
         self._halt = ray.remote(num_cpus=0)(Halt).remote()
         self._run = ray.remote(num_cpus=1, max_retries=0)(run_on_node)
         self._args = (str(out), task_timeout, child_args, self.limiter, self._halt)
