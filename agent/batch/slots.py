@@ -27,6 +27,8 @@ class SlotServer:
         threading.Thread(target=self._accept, name="request-slots", daemon=True).start()
 
     def close(self) -> None:
+        with contextlib.suppress(OSError):  # wakes the accept thread (a bare close does not), so it ends now
+            self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
 
     def _accept(self) -> None:
@@ -104,7 +106,7 @@ class SlotClient:
 
     def _drop(self) -> None:
         if self._stream is not None:
-            with contextlib.suppress(OSError):
-                self._stream.close()
-                self._sock.close()
+            for closable in (self._stream, self._sock):  # the socket too when the stream's flush fails
+                with contextlib.suppress(OSError):
+                    closable.close()
             self._stream = None
