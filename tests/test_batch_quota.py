@@ -140,3 +140,20 @@ def test_a_killed_child_gives_its_request_slot_back():
     finally:
         holder.kill()
         server.close()
+
+
+def test_a_closed_slot_server_leaves_no_accept_thread_behind():
+    """A batch run in-process (the library, these tests) closes its server; an accept thread left blocked on an
+    old descriptor number could take the connections of whatever reuses it (the likely cause of a hang seen in
+    two full test runs: a later stand-in's HTTP requests read as slot requests)."""
+    from glm_agent.batch.limiter import Limiter
+    from glm_agent.batch.slots import SlotServer
+
+    servers = [SlotServer(Limiter(1)) for _ in range(3)]
+    for server in servers:
+        server.close()
+    deadline = time.monotonic() + 5
+    while any(t.name == "request-slots" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "request-slots" for t in threading.enumerate())
+    assert all(server._sock.fileno() == -1 for server in servers)

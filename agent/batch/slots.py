@@ -23,21 +23,30 @@ class SlotServer:
     def __init__(self, limiter):
         self.limiter = limiter
         self._sock = socket.create_server(("127.0.0.1", 0))
+        self._closing = threading.Event()
         self.address = "127.0.0.1:%d" % self._sock.getsockname()[1]
         threading.Thread(target=self._accept, name="request-slots", daemon=True).start()
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):  # wakes the accept thread (a bare close does not), so it ends now
+        """Wake the accept thread, which closes the socket itself: closed from here, its file descriptor could be
+        reused (say by a test's GLM stand-in) while that thread is still in accept() on the number."""
+        self._closing.set()
+        with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
-        self._sock.close()
 
     def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:  # closed
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        try:
+            while not self._closing.is_set():
+                try:
+                    conn, _ = self._sock.accept()
+                except OSError:  # shut down
+                    return
+                if self._closing.is_set():
+                    conn.close()
+                    return
+                threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        finally:
+            self._sock.close()
 
     def _serve(self, conn: socket.socket) -> None:
         held, owner = 0, ""
