@@ -37,7 +37,7 @@ class LocalRayCluster:
         env = {**(self.env if self.env is not None else os.environ), "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
         log = open(Path(self._temp) / "ray-start.log", "wb")
         self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                      env=env, start_new_session=True)
+                                      env=env, start_new_session=True, preexec_fn=_end_with_parent)
         self.address = f"127.0.0.1:{ports[0]}"
         deadline = time.monotonic() + 90
         while b"--block" not in (Path(self._temp) / "ray-start.log").read_bytes():  # printed once it is up
@@ -62,6 +62,17 @@ class LocalRayCluster:
                     time.sleep(0.1)
             self._proc.wait()
         shutil.rmtree(self._temp, ignore_errors=True)
+
+
+def _end_with_parent() -> None:
+    """In the child before exec (Linux): SIGTERM when the process that started the cluster dies without stopping
+    it (a test run killed at its time limit), so `ray start --block` takes its cluster down."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _group_alive(pgid: int) -> bool:
