@@ -6,6 +6,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from glm_agent.config.settings import Config
@@ -216,3 +218,51 @@ def have_mcp() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("mcp") is not None
+
+
+class Creator:
+    """A stand-in responder for batch tests: 'create NAME' writes NAME, then finishes; counts the requests in
+    flight (each held `hold` seconds, so parallel tasks overlap) and can answer a Fault instead (`fault(body)`)."""
+
+    def __init__(self, hold: float = 0.0, fault=None):
+        self.hold, self.fault = hold, fault
+        self.in_flight = self.peak = self.requests = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, body: dict):
+        with self._lock:
+            self.requests += 1
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            time.sleep(self.hold)
+            answer = self.fault(body) if self.fault else None
+            if answer is not None:
+                return answer
+            name = re.search(r"create (\S+)", body["messages"][1]["content"]).group(1)
+            if not tool_results(body):
+                return call("write_file", path=name, content=f"{name}\n")
+            return call("finish", summary=f"created {name}")
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def batch_cli(tasks: Path, out: Path, base_url: str, *extra: str, timeout: float = 180):
+    """`glm-agent batch` as a user runs it: a subprocess against the stand-in at `base_url`; backoff kept short."""
+    command = [sys.executable, "-I", "-m", "glm_agent", "batch", str(tasks), "--out", str(out),
+               "-c", f"model.base_url={base_url}", "-c", "model.backoff=[0.2, 1.0]", *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def write_tasks(path: Path, tasks: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(task) + "\n" for task in tasks))
+    return path
+
+
+def result_rows(out: Path) -> dict[str, dict]:
+    """OUT/results.jsonl by id; fails when a task has more than one line."""
+    path = out / "results.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    assert len(rows) == len({r["id"] for r in rows}), "one line per task"
+    return {r["id"]: r for r in rows}

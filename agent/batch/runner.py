@@ -1,238 +1,196 @@
-"""`glm-agent batch`: run many tasks, each in its own git worktree or clone, by N worker subprocesses.
+"""`glm-agent batch`: hand the tasks to an executor (local threads or Ray), `workers` at once, and record each
+result as it ends; GLM's quota errors pause or stop the batch, its busy errors run a task again later.
 
-Each task is a `glm-agent run|fix ... --json` child in its own process group, so a crash or a hang (killed at
-its timeout) only ends that task. results.jsonl gets one line per finished task, appended and flushed.
+results.jsonl gets one line per finished task, appended and flushed; a task cut short by Ctrl-C or by a quota
+stop gets none, so `--resume` runs it again.
 """
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, TextIO
 
+from glm_agent.batch import outcomes
 from glm_agent.batch.tasks import (
     BatchError,
     Task,
     end_with_newline,
-    is_url,
     keep_out_of_repos,
     load_tasks,
     read_results,
 )
 from glm_agent.batch.view import Progress
-from glm_agent.config.loading import load_config
-from glm_agent.tools.shell.procs import kill_group
 
-KILL_GRACE_S = 5.0
-CHILD = [sys.executable, "-I", "-m", "glm_agent"]
+BUSY_RETRIES = 2  # a task GLM kept answering "busy" runs again this often (at the end of the queue)
+COMPLETED, INTERRUPTED, QUOTA = "completed", "interrupted", "quota"
 
 
 @dataclass
-class Batch:
-    tasks: list[Task]
-    out: Path
+class BatchOptions:
+    out: Optional[Path] = None
     workers: int = 2
     task_timeout: float = 1800.0
-    child_args: list[str] = field(default_factory=list)
-    stream: Optional[TextIO] = None  # progress output; None means sys.stderr at run time
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _setup_lock: threading.Lock = field(default_factory=threading.Lock)
-    _stopping: threading.Event = field(default_factory=threading.Event)
-    _running: dict = field(default_factory=dict)
+    overrides: list[str] = field(default_factory=list)
+    config_file: Optional[Path] = None
+    resume: bool = False
+    retry_infra: bool = False
+    executor: str = "local"
+    ray_address: Optional[str] = None
+    max_requests: Optional[int] = None  # default: workers
+    quota_wait: float = 1800.0  # the longest pause for a quota reset before the batch stops instead
 
-    def run(self, done_ids: set[str]) -> bool:
-        """Run the tasks not in `done_ids`; False when interrupted (Ctrl-C: children killed, results kept)."""
-        todo = [t for t in self.tasks if t.id not in done_ids]
+
+@dataclass
+class BatchRun:
+    rows: list[dict]
+    state: str  # completed, interrupted or quota
+    out: Path
+    summary: dict
+    quota: Optional[outcomes.Quota] = None
+
+
+class Batch:
+    def __init__(self, tasks: list[Task], out: Path, executor, workers: int, quota_wait: float,
+                 stream: Optional[TextIO] = None):
+        self.tasks, self.out, self.executor, self.workers = tasks, out, executor, workers
+        self.quota_wait, self.stream = quota_wait, stream
+        self.quota: Optional[outcomes.Quota] = None  # set when the batch stops for quota
+        self.paused_until = 0.0
+        self._busy_runs: Counter[str] = Counter()
+
+    def run(self, done_ids: set[str]) -> str:
+        """Run the tasks not in `done_ids`: COMPLETED, INTERRUPTED (Ctrl-C) or QUOTA (stopped: resume later)."""
+        todo = deque(t for t in self.tasks if t.id not in done_ids)
         self.progress = Progress(total=len(todo), stream=self.stream or sys.stderr)
-        pool = ThreadPoolExecutor(max_workers=self.workers)
-        futures = [pool.submit(self._run_one, task) for task in todo]
         try:
-            while not all(f.done() for f in futures):
-                wait(futures, timeout=0.5)
-                self.progress.tick(len(self._running))
-            for future in futures:
-                future.result()  # a bug in this module must not pass silently
-            return True
+            while (todo and not self.quota) or self.executor.running():
+                while (todo and not self.quota and self.executor.running() < self.workers
+                       and time.time() >= self.paused_until):
+                    self.executor.submit(todo.popleft())
+                for task, row in self.executor.finished(timeout=0.5):
+                    self._ended(task, row, todo)
+                self.progress.tick(self.executor.running())
+            return QUOTA if self.quota else COMPLETED
         except KeyboardInterrupt:
-            with self._lock:
-                self._stopping.set()
-                running = list(self._running.values())
-            for future in futures:
-                future.cancel()
-            _kill_groups(running)
-            return False
+            self.executor.stop()
+            return INTERRUPTED
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            self.stats = executor_stats(self.executor)  # the request limiter's figures, before it goes away
+            self.executor.close()
             self.progress.close()
 
-    def _run_one(self, task: Task) -> None:
-        if self._stopping.is_set():
+    def _ended(self, task: Task, row: dict, todo: deque) -> None:
+        hit = outcomes.quota(row)
+        if hit:  # not the task's failure: it runs again after the reset, or on --resume
+            todo.appendleft(task)
+            wait = (hit.reset_at - time.time()) if hit.reset_at else None
+            if wait is not None and wait <= self.quota_wait:
+                self.paused_until = max(self.paused_until, hit.reset_at)
+                self.progress.note(f"GLM quota exhausted (code {hit.code}): paused until "
+                                   f"{time.strftime('%H:%M:%S', time.localtime(self.paused_until))}")
+            elif not self.quota:
+                self.quota = hit
+                self.progress.note(f"GLM quota exhausted (code {hit.code}): no new tasks; resume later")
             return
-        started = time.monotonic()
-        logs = self.out / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        workdir = self.out / "work" / task.slug
-        row = {"id": task.id, "workdir": str(workdir)}
-        deadline = started + self.task_timeout
-        (logs / f"{task.slug}.log").write_bytes(b"")
-        try:
-            self._prepare(task, workdir, deadline, logs / f"{task.slug}.log")
-            row.update(self._child(task, workdir, logs, deadline))
-        except _SetupFailed as exc:
-            row.update(stop_reason="setup_failed", success=False, exit_code=None, error=str(exc))
-        if self._stopping.is_set():
-            return  # interrupted: no result line, so --resume runs this task again
-        row["duration_s"] = round(time.monotonic() - started, 2)
-        self._record(row)
-
-    def _prepare(self, task: Task, workdir: Path, deadline: float, log: Path) -> None:
-        """A fresh checkout of the task's repo at its ref, private to this task."""
-        try:
-            if workdir.is_dir() and not workdir.is_symlink():  # left by an interrupted earlier attempt
-                shutil.rmtree(workdir)
-            elif workdir.exists() or workdir.is_symlink():
-                workdir.unlink()
-            workdir.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:  # one task's folder must not end the whole batch
-            raise _SetupFailed(f"cannot prepare {workdir}: {exc}") from None
-        if is_url(task.repo):
-            self._git(task, ["clone", "-q", "--no-hardlinks", task.repo, str(workdir)], None, deadline, log)
-            if task.ref:
-                try:  # a commit, a tag, or the default branch
-                    self._git(task, ["checkout", "-q", "--detach", task.ref], workdir, deadline, log)
-                except _SetupFailed:  # another branch of the remote
-                    self._git(task, ["checkout", "-q", "--detach", f"origin/{task.ref}"], workdir, deadline, log)
+        if outcomes.busy(row) and self._busy_runs[task.id] < BUSY_RETRIES:
+            self._busy_runs[task.id] += 1
+            todo.append(task)
+            self.progress.note(f"{task.id}: GLM busy (code {outcomes.error_code(row)}), runs again later")
             return
-        source = Path(task.repo)
-        if not source.is_dir():
-            raise _SetupFailed(f"the repository folder {source} does not exist")
-        with self._setup_lock:  # concurrent `worktree add` on one repo race on its admin files
-            self._git(task, ["worktree", "prune"], source, deadline, log)
-            self._git(task, ["worktree", "add", "-q", "--detach", str(workdir.resolve()), task.ref or "HEAD"],
-                      source, deadline, log)
-
-    def _git(self, task: Task, args: list[str], cwd: Path | None, deadline: float, log: Path) -> None:
-        try:
-            with open(log, "ab") as err:
-                code, timed_out = self._spawn(task, ["git", *args], cwd, subprocess.DEVNULL, err, deadline)
-        except OSError as exc:  # e.g. the repo folder does not exist
-            raise _SetupFailed(f"git {args[0]}: {exc}") from None
-        if timed_out or code != 0:
-            tail = log.read_text(errors="replace").strip()[-1000:]
-            raise _SetupFailed(f"git {args[0]} {'timed out' if timed_out else 'failed'}: {tail}")
-
-    def _child(self, task: Task, workdir: Path, logs: Path, deadline: float) -> dict:
-        branch = f"glm-agent/batch-{task.slug}-{os.urandom(2).hex()}"
-        command = [*CHILD, "fix" if task.check else "run", *([f"--check={task.check}"] if task.check else []),
-                   "--json", "--repo", str(workdir), "--branch", branch, *self.child_args, "--", task.task]
-        out_path, err_path = logs / f"{task.slug}.json", logs / f"{task.slug}.log"
-        with open(out_path, "wb") as out, open(err_path, "ab") as err:
-            code, timed_out = self._spawn(task, command, None, out, err, deadline)
-        return _row_from_child(code, out_path.read_text(errors="replace"),
-                               err_path.read_text(errors="replace"), timed_out, self.task_timeout)
-
-    def _spawn(self, task: Task, command: list[str], cwd: Path | None, out, err, deadline: float) -> tuple[int, bool]:
-        """Run one process in its own group until it ends or the task's deadline (then the group is killed)."""
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-        proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
-                                start_new_session=True)
-        with self._lock:
-            self._running[task.id] = proc
-            stopping = self._stopping.is_set()  # checked under the lock the Ctrl-C path kills under
-        timed_out = False
-        try:
-            if stopping:
-                _kill_groups([proc])
-            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_groups([proc])
-        finally:
-            with self._lock:
-                self._running.pop(task.id, None)
-        return proc.returncode, timed_out
-
-    def _record(self, row: dict) -> None:
-        with self._lock:
-            with open(self.out / "results.jsonl", "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(row) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            self.progress.task_done(row, len(self._running))
+        if task.patch_base is None:
+            row.pop("model_patch", None)
+        row["failure"] = outcomes.failure(row)
+        with open(self.out / "results.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.progress.task_done(row, self.executor.running())
 
 
-class _SetupFailed(Exception):
-    pass
+def make_executor(opts: BatchOptions, out: Path, child_args: list[str]):
+    limit = opts.max_requests or opts.workers
+    if opts.executor == "ray":
+        from glm_agent.batch.ray_executor import (
+            RayExecutor,  # Ray is imported only here
+        )
+
+        return RayExecutor(out, opts.task_timeout, child_args, opts.workers, limit, opts.ray_address)
+    from glm_agent.batch.local import LocalExecutor
+
+    return LocalExecutor(out, opts.task_timeout, child_args, opts.workers, limit)
 
 
-def _row_from_child(code: int, stdout: str, stderr: str, timed_out: bool, timeout: float) -> dict:
-    result = _parse_json(stdout)
-    usage = result.get("usage") or {}
-    row = {
-        "stop_reason": result.get("stop_reason", "crashed"), "success": code == 0 and bool(result),
-        "exit_code": code, "steps": result.get("steps", 0), "tokens": usage.get("total_tokens", 0),
-        "cost_usd": result.get("cost_usd", 0.0), "branch": result.get("branch"), "commit": result.get("commit"),
-        "run_dir": result.get("run_dir"), "error": result.get("error"),
-    }
-    if timed_out:
-        row.update(stop_reason="timeout", success=False, error=f"killed after its {timeout:g}s timeout")
-    elif not result:
-        row["error"] = f"exit code {code}, no result on stdout; stderr tail: {stderr[-1500:]}"
-    return row
+def start_batch(tasks_file: Path, fmt: str, repo_url: Optional[str], opts: BatchOptions) -> BatchRun:
+    """Read the tasks (glm-agent's format, or SWE-bench instances: then OUT/preds.jsonl too) and run them."""
+    if fmt == "swebench":
+        from glm_agent.batch import swebench
+
+        run = run_batch(swebench.load_instances(tasks_file, repo_url), Path(f"{tasks_file.stem}-batch"), opts)
+        swebench.write_preds(run.out, run.rows, opts)
+        return run
+    if repo_url:
+        raise BatchError("--repo-url goes with --format swebench")
+    return run_batch(load_tasks(tasks_file), Path(f"{tasks_file.stem}-batch"), opts)
 
 
-def _parse_json(text: str) -> dict:
-    """The run result: the whole stdout, or else its last line."""
-    for candidate in (text, (text.strip().splitlines() or [""])[-1]):
-        try:
-            value = json.loads(candidate)
-            return value if isinstance(value, dict) else {}
-        except ValueError:
-            continue
-    return {}
+def run_batch(tasks: list[Task], default_out: Path, opts: BatchOptions) -> BatchRun:
+    """Run every task not yet in OUT/results.jsonl (all of them again that failed for infrastructure reasons
+    with retry_infra); the rows come back in task order."""
+    from glm_agent.batch.summary import summarize
+    from glm_agent.config.loading import load_config
 
-
-def _kill_groups(procs: list[subprocess.Popen]) -> None:
-    """SIGINT first (a run records its stop), then SIGKILL for whatever is left of each group after a grace period."""
-    for sig in (signal.SIGINT, signal.SIGKILL):
-        for proc in procs:
-            kill_group(proc.pid, sig)
-        if sig == signal.SIGINT:
-            grace_end = time.monotonic() + KILL_GRACE_S
-            while time.monotonic() < grace_end and any(p.poll() is None for p in procs):
-                time.sleep(0.05)
-    for proc in procs:
-        proc.wait()
-
-
-def run_batch(tasks_file: Path, out: Path | None, workers: int, task_timeout: float, overrides: list[str],
-              config_file: Path | None, resume: bool) -> tuple[list[dict], bool, Path]:
-    """Run every task not yet in OUT/results.jsonl; (the tasks' result rows in file order, whether the batch
-    completed rather than being interrupted, OUT)."""
-    if workers < 1 or task_timeout <= 0:
-        raise BatchError("--workers must be at least 1 and --task-timeout positive")
-    tasks = load_tasks(tasks_file)
-    load_config(None, overrides, config_file)  # a bad -c or --config fails here, not as N crashed tasks
-    out = (out or Path(f"{tasks_file.stem}-batch")).resolve()
+    if opts.workers < 1 or opts.task_timeout <= 0 or (opts.max_requests is not None and opts.max_requests < 1):
+        raise BatchError("--workers and --max-requests must be at least 1 and --task-timeout positive")
+    if opts.executor not in ("local", "ray"):
+        raise BatchError(f"unknown --executor {opts.executor!r} (local or ray)")
+    if opts.retry_infra and not opts.resume:
+        raise BatchError("--retry-infra goes with --resume")
+    load_config(None, opts.overrides, opts.config_file)  # a bad -c or --config fails here, not as N crashed tasks
+    out = (opts.out or default_out).resolve()
     previous = read_results(out)
-    if previous and not resume:
+    if previous and not opts.resume:
         raise BatchError(f"{out / 'results.jsonl'} already has results; use --resume to continue, "
                          f"or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    keep_out_of_repos(out, tasks)
-    end_with_newline(out / "results.jsonl")
-    child_args = [arg for item in overrides for arg in ("-c", item)]
-    if config_file:
-        child_args += ["--config", str(config_file.resolve())]
-    batch = Batch(tasks, out, workers, task_timeout, child_args)
-    completed = batch.run({row["id"] for row in previous if "id" in row})
+    child_args = [arg for item in opts.overrides for arg in ("-c", item)]
+    if opts.config_file:
+        child_args += ["--config", str(opts.config_file.resolve())]
+    started = time.monotonic()
+    executor = make_executor(opts, out, child_args)  # a cluster that cannot be reached is refused before OUT exists
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        keep_out_of_repos(out, tasks)
+        end_with_newline(out / "results.jsonl")
+        if opts.retry_infra:
+            previous = _drop_infra_failures(out, previous)
+    except BaseException:
+        executor.close()
+        raise
+    batch = Batch(tasks, out, executor, opts.workers, opts.quota_wait)
+    state = batch.run({row["id"] for row in previous if "id" in row})
     rows = {row["id"]: row for row in read_results(out)}
-    return [rows[t.id] for t in tasks if t.id in rows], completed, out
+    ordered = [rows[t.id] for t in tasks if t.id in rows]
+    summary = summarize(ordered, len(tasks), time.monotonic() - started, state, batch.stats)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return BatchRun(ordered, state, out, summary, batch.quota)
+
+
+def executor_stats(executor) -> dict:
+    try:
+        return executor.stats()
+    except Exception:  # stats are a report, never a reason to lose the batch's results
+        return {}
+
+
+def _drop_infra_failures(out: Path, rows: list[dict]) -> list[dict]:
+    """results.jsonl without its infrastructure failures (rewritten whole, atomically): those tasks run again."""
+    keep = [row for row in rows if (row.get("failure") or outcomes.failure(row)) != "infra"]
+    path = out / "results.jsonl"
+    tmp = path.with_suffix(".jsonl.tmp")
+    tmp.write_text("".join(json.dumps(row) + "\n" for row in keep), encoding="utf-8")
+    os.replace(tmp, path)
+    return keep

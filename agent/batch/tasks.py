@@ -24,6 +24,7 @@ class Task:
     task: str
     ref: Optional[str] = None
     check: Optional[str] = None
+    patch_base: Optional[str] = None  # SWE-bench: the row gets `model_patch`, the diff against this commit
 
     @property
     def slug(self) -> str:

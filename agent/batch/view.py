@@ -26,6 +26,11 @@ class Progress:
         self.stream.write(("\r\x1b[K" if self.tty else "") + f"[batch] {row['id']}: {status}\n")
         self._write(running, force=True)
 
+    def note(self, text: str) -> None:
+        """A batch event (a quota pause, a task to run again) on its own line."""
+        self.stream.write(("\r\x1b[K" if self.tty else "") + f"[batch] {text}\n")
+        self.stream.flush()  # on a terminal the next tick redraws the live line below it
+
     def tick(self, running: int) -> None:
         if self.tty:
             self._write(running)
@@ -58,15 +63,11 @@ class Progress:
 
 
 def summary_table(rows: list[dict]) -> str:
-    """One line per task: id, status, stop reason, steps, tokens, cost, duration, branch; then totals."""
+    """One line per task: id, status, stop reason, steps, tokens, cost, duration, branch (totals: batch.summary)."""
     header = ("id", "status", "stop_reason", "steps", "tokens", "cost_usd", "duration", "branch")
     body = [(str(r["id"]), "ok" if r.get("success") else "FAILED", str(r.get("stop_reason")), str(r.get("steps", 0)),
              str(r.get("tokens", 0)), f"{float(r.get('cost_usd') or 0):.4f}", f"{r.get('duration_s', 0):.1f}s",
              str(r.get("branch") or "-")) for r in rows]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    ok = sum(1 for r in rows if r.get("success"))
-    cost = sum(float(r.get("cost_usd") or 0) for r in rows)
-    lines = [fmt.format(*header).rstrip(), *(fmt.format(*row).rstrip() for row in body),
-             f"{ok}/{len(rows)} succeeded, total cost ${cost:.4f}"]
-    return "\n".join(lines)
+    return "\n".join([fmt.format(*header).rstrip(), *(fmt.format(*row).rstrip() for row in body)])

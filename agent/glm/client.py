@@ -6,6 +6,7 @@ stream is retried as a whole. The API key is kept out of repr, logs and exceptio
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
@@ -15,7 +16,7 @@ import random
 import time
 from datetime import timezone
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Mapping
 
 import httpx
 from glm_agent.core.turn import AssistantTurn, OnDelta, ToolCall
@@ -47,12 +48,16 @@ class GLMClient:
                  prices: Mapping[str, Any] | None = None, transport: httpx.BaseTransport | None = None,
                  extra_body: dict | None = None, sleep: Callable[[float], None] = time.sleep,
                  on_retry: Callable[[GLMError, float], None] | None = None,
-                 on_sent: Callable[[], None] | None = None, deadline: float | None = None):
+                 on_sent: Callable[[], None] | None = None, deadline: float | None = None,
+                 request_slot: Callable[[], ContextManager[Any]] | None = None):
         """`on_sent()` is called each time a request has gone out whole: while the model thinks, the caller may
         do work that overlaps its answer. `max_tokens` None leaves the field out (GLM's own default).
 
         `deadline` (time.monotonic() seconds, also settable as the attribute; the agent loop sets it from the
-        run's time limit): a retry whose wait would end past it is not made, the error is raised instead."""
+        run's time limit): a retry whose wait would end past it is not made, the error is raised instead.
+
+        `request_slot()` (a context manager factory) is held around each request, its error included: a batch
+        uses it to share one limit on requests in flight across its tasks."""
         if dialect not in DIALECTS:
             raise ValueError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
         self.base_url = resolve_base_url(base_url, endpoint)
@@ -61,6 +66,7 @@ class GLMClient:
         self.temperature, self.top_p, self.max_tokens, self.stop = temperature, top_p, max_tokens, stop
         self.max_retries, self.backoff, self.prices, self.extra_body = max_retries, backoff, prices, extra_body
         self._sleep, self._on_retry, self.deadline = sleep, on_retry, deadline
+        self._slot = request_slot or contextlib.nullcontext
         self._extensions = {"trace": _when_sent(on_sent)} if on_sent is not None else {}
         self._encoder = RequestEncoder()  # keeps what earlier requests encoded: the history is append-only
         self._url: tuple[str, httpx.URL] | None = None
@@ -100,7 +106,8 @@ class GLMClient:
         attempt = 0
         while True:
             try:
-                return self._attempt(payload, stream, on_delta, body.get("tools"))
+                with self._slot():
+                    return self._attempt(payload, stream, on_delta, body.get("tools"))
             except GLMError as exc:
                 if not exc.retryable or attempt >= self.max_retries:
                     raise
