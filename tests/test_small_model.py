@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from glm_agent.jobs.records import read_events
-from helpers import CALC_BUG, CHECK, SHARED, TEST, git, git_init
+from helpers import CHECK, SHARED, buggy_project, git_init
 
 pytestmark = pytest.mark.skipif(not os.environ.get("GLM_AGENT_SMALL_MODEL"),
                                 reason="opt-in real small model test: set GLM_AGENT_SMALL_MODEL=1")
@@ -91,13 +91,7 @@ def test_create_hello_is_done_or_honestly_not_finished(tmp_path, base_url):
 
 
 def _calc_repo(tmp_path: Path) -> Path:
-    repo = git_init(tmp_path / "repo")
-    (repo / "calc.py").write_text(CALC_BUG)
-    (repo / "tests").mkdir()
-    (repo / "tests" / "test_calc.py").write_text(TEST)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "calc with a bug")
-    return repo
+    return buggy_project(git_init(tmp_path / "repo"))
 
 
 @pytest.mark.timeout(TASK_TIMEOUT + 400)

@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from glm_agent.batch.tasks import BatchError, Task, is_url
+from glm_agent.batch.tasks import BatchError, Task, is_url, read_lines
 
 REQUIRED = ("instance_id", "repo", "base_commit", "problem_statement")
 
@@ -22,10 +22,7 @@ def load_instances(path: Path, template: str | None) -> list[Task]:
                          "or a mirror folder /mirrors/{owner}__{name}")
     if not re.search(r"\{(repo|owner|name)\}", template):
         raise BatchError(f"--repo-url {template!r} has none of {{repo}}, {{owner}}, {{name}}")
-    try:
-        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BatchError(f"cannot read {path}: {exc}") from None
+    lines = read_lines(path)
     tasks, seen = [], set()
     for number, line in enumerate(lines, 1):
         if not line.strip():

@@ -35,12 +35,17 @@ def is_url(repo: str) -> bool:
     return "://" in repo or bool(re.match(r"^[\w.-]+@[\w.-]+:", repo))
 
 
-def load_tasks(path: Path) -> list[Task]:
-    """Parse and check TASKS.jsonl; relative repo paths are taken from the tasks file's folder."""
+def read_lines(path: Path) -> list[str]:
+    """The lines of a tasks or instances file (a BOM dropped), or a BatchError saying why it cannot be read."""
     try:
-        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+        return Path(path).read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise BatchError(f"cannot read {path}: {exc}") from None
+
+
+def load_tasks(path: Path) -> list[Task]:
+    """Parse and check TASKS.jsonl; relative repo paths are taken from the tasks file's folder."""
+    lines = read_lines(path)
     tasks, seen = [], set()
     for number, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith("#"):
