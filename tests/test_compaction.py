@@ -349,3 +349,29 @@ def test_the_estimate_learns_from_glms_counts_so_a_rebuilt_prompt_fits_a_denser_
     assert asks
     for i in asks:  # the first prompt after each summary, as GLM counts it, is back under shorten_at
         assert dense(requests[i + 1]["messages"]) < 12_000 * 0.7
+
+
+@pytest.mark.parametrize("hook, skipped", [
+    ("""printf '{"hookSpecificOutput": {"additionalContext": "Keep the names of the failing tests."}}'""", False),
+    ("echo not now >&2; exit 2", True)])
+def test_pre_compact_hooks_add_to_the_summary_request_or_make_it_wait(repo, hook, skipped):
+    """The pre_compact hook is asked before a summary: its instructions go into the summary request; a veto
+    waits (the conversation is only shortened) until a refused request leaves no choice."""
+    import os
+
+    from glm_agent.tools.hooks import HookedToolset, Hooks
+
+    config = Config(context={"window": 12_000, "keep_recent_tokens": 2_000, "keep_chars": 600},
+                    hooks={"pre_compact": [{"command": hook}]})
+    events = []
+    toolset = HookedToolset(build_toolset(repo), Hooks(config.hooks, repo, "run-1", dict(os.environ),
+                                                       on_event=events.append))
+    long_run = LongRun(40)
+    result = Agent(long_run.model, toolset, config, on_event=events.append).run(TASK)
+    asks = [r for r in long_run.model.requests if is_summary_request(r["messages"])]
+    if skipped:
+        assert not asks and not compactions(events, "summary")
+        assert compactions(events, "skipped")[0]["reason"] == "not now"
+    else:
+        assert result.stop_reason == "finished", result.error
+        assert asks and "Keep the names of the failing tests." in asks[0]["messages"][-1]["content"]

@@ -113,6 +113,12 @@ class Compactor:
             estimate = after
         reason = OVERFLOW if overflow else THRESHOLD
         floor = max(self._floor, self._estimate(messages[:2], 0, 0))  # no summary can get the prompt below it
+        self._instructions = []
+        if overflow is not None or estimate >= window * ctx.summarize_at:
+            skip, self._instructions = self._pre_compact(len(messages))
+            if skip and overflow is None:  # a pre_compact hook asked to wait; a refused request cannot wait
+                self._emit("compaction", stage="skipped", reason=skip, step=self._step, prompt_tokens_before=estimate)
+                return messages, sent, known_tokens
         while overflow is not None or estimate >= window * ctx.summarize_at:
             if overflow is None and floor >= window * ctx.summarize_at and estimate < window * ctx.exhausted_at:
                 break  # a summary cannot get under summarize_at: keep them for when the prompt nears the end
@@ -125,6 +131,14 @@ class Compactor:
             estimate = self._estimate(messages, 0, 0)
         return messages, sent, known_tokens
 
+    def _pre_compact(self, count: int) -> tuple[str | None, list[str]]:
+        """The pre_compact hooks' answer, when the toolset has hooks (glm_agent.tools.hooks): (skip, instructions)."""
+        ask = getattr(self.toolset, "pre_compact", None)
+        if ask is None:
+            return None, []
+        decision = ask("auto", count)
+        return decision.skip, list(decision.instructions)
+
     def _estimate(self, messages: list[dict], sent: int, known_tokens: int) -> int:
         """Tokens: the real count of messages[:sent] (when known) plus the rest at ~4 characters per token,
         scaled by what the real counts showed so far."""
@@ -135,7 +149,8 @@ class Compactor:
     def _summarize(self, messages: list[dict], reason: str, estimate: int) -> list[dict]:
         """Ask GLM for the summary (the same tools, for the cache), then rebuild the conversation around it."""
         source = messages if reason != OVERFLOW else _squeezed(messages, self.ctx.keep_chars)
-        request = [*source, {"role": "user", "content": render("compact_summary", marker=SUMMARY_MARKER)}]
+        text = render("compact_summary", marker=SUMMARY_MARKER, instructions=self._instructions)
+        request = [*source, {"role": "user", "content": text}]
         summary, no_summary, turn = "", "", None
         try:
             turn = self.model.complete(request, self._tools, stream=self._stream)

@@ -7,9 +7,9 @@
 | stop | Stop | refuse the model's finish with a reason (like fix's check gate) |
 | pre_compact | PreCompact | add instructions to a compaction, or ask that this one be skipped |
 
-pre_compact is a contract for the compaction code: before it compacts the conversation it calls
-`Hooks.pre_compact(trigger, messages)` (through `HookedToolset.pre_compact`) and honours the PreCompact it
-returns: `skip` (a reason) means do not compact now; `instructions` are added to the summary request.
+pre_compact: before it asks GLM for a summary, glm_agent.core.compaction calls `Hooks.pre_compact(trigger,
+messages)` (through `HookedToolset.pre_compact`) and honours the PreCompact it returns: `skip` (a reason) means
+no summary now (unless GLM already refused the prompt); `instructions` are added to the summary request.
 """
 from __future__ import annotations
 
