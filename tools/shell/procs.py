@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import time
 from pathlib import Path
 
 MARKER = "GLM_AGENT_TOOLSET"
@@ -29,7 +30,7 @@ def new_marker() -> str:
 def kill_marked(token: str) -> int:
     """SIGKILL every process whose environment carries this toolset's marker; returns how many were killed."""
     needle = f"{MARKER}={token}".encode()
-    killed = 0
+    killed: set[int] = set()
     for _ in range(_ROUNDS):
         found = [pid for pid in _pids() if needle in _environ(pid)]
         if not found:
@@ -37,10 +38,26 @@ def kill_marked(token: str) -> int:
         for pid in found:
             try:
                 os.kill(pid, signal.SIGKILL)
-                killed += 1
+                killed.add(pid)
             except (ProcessLookupError, PermissionError):
                 pass
-    return killed
+    _until_dead(killed)
+    return len(killed)
+
+
+def _until_dead(pids: set[int], timeout: float = 2.0) -> None:
+    """SIGKILL is delivered asynchronously: wait (briefly) until each process is gone or a zombie, so that when
+    the toolset is closed nothing of the run is still running."""
+    end = time.monotonic() + timeout
+    for pid in pids:
+        while time.monotonic() < end:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                break  # gone
+            if state in ("Z", "X"):
+                break
+            time.sleep(0.005)
 
 
 def _pids() -> list[int]:
