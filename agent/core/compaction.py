@@ -71,9 +71,11 @@ class Compactor:
             self._scratch = 0
         elif kind == "tool_call":
             self._calls[event["id"]] = event
-        elif kind == "tool_result" and event["name"] == "bash" and event["is_error"]:
-            self._failure = {"id": event["id"], "step": event["step"], "text": event["text"],
-                             "command": _command(self._calls.get(event["id"], {}).get("arguments"))}
+        elif kind == "tool_result":  # the call is answered: only the last failing command is kept
+            call = self._calls.pop(event["id"], {})
+            if event["name"] == "bash" and event["is_error"]:
+                self._failure = {"id": event["id"], "step": event["step"], "text": event["text"],
+                                 "command": _command(call.get("arguments"))}
 
     def record(self) -> dict:
         """What the run's result carries (its `extra`), when the run compacted at all."""

@@ -74,7 +74,6 @@ class _Events:
 
 
 def _guarded(job: Job, client: Any, events: _Events) -> RunResult:
-
     repo = Path(job.repo).resolve()
     run_id = job.run_id or new_run_id(job.task)
     if job.sandbox is None:  # before anything changes: --sandbox bwrap without bubblewrap stops here
